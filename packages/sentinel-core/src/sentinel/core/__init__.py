@@ -1,0 +1,77 @@
+"""sentinel-core: the plugin host, config, base type, limiters and CLI of sentinel."""
+
+from __future__ import annotations
+
+from sentinel.core._agent import Agent, ServiceMissingError
+from sentinel.core._config import Config, find_config_file, load_config
+from sentinel.core._errors import (
+    ConfigError,
+    ConflictError,
+    ImportTargetError,
+    MissingDependencyError,
+    PermanentTaskError,
+    PluginError,
+    SentinelError,
+    UnknownTypeError,
+)
+from sentinel.core._events import EventLog
+from sentinel.core._imports import import_target
+from sentinel.core._limits import ConcurrencyLimiter, RateLimiter
+from sentinel.core._markers import hookimpl
+from sentinel.core._model import Model, fields
+from sentinel.core._plugins import PluginHost, PluginInfo
+from sentinel.core._registry import TypeRegistry
+from sentinel.core._runtime import bootstrap
+from sentinel.core._tasks import JobQueue, Task, TaskContext
+from sentinel.core._types import (
+    BOX_CLIENT,
+    FILE_FORMAT,
+    HEALTH_CHECK,
+    LOG_HANDLER,
+    QUEUE_TASK,
+    WEB_ROUTES,
+    CommandSpec,
+    ConfigSection,
+    Field,
+    TypeSpec,
+)
+
+__all__ = [
+    "BOX_CLIENT",
+    "FILE_FORMAT",
+    "HEALTH_CHECK",
+    "LOG_HANDLER",
+    "QUEUE_TASK",
+    "WEB_ROUTES",
+    "Agent",
+    "CommandSpec",
+    "ConcurrencyLimiter",
+    "Config",
+    "ConfigError",
+    "ConfigSection",
+    "ConflictError",
+    "EventLog",
+    "Field",
+    "ImportTargetError",
+    "JobQueue",
+    "MissingDependencyError",
+    "Model",
+    "PermanentTaskError",
+    "PluginError",
+    "PluginHost",
+    "PluginInfo",
+    "RateLimiter",
+    "SentinelError",
+    "ServiceMissingError",
+    "Task",
+    "TaskContext",
+    "TypeRegistry",
+    "TypeSpec",
+    "UnknownTypeError",
+    "bootstrap",
+    "fields",
+    "find_config_file",
+    "hookimpl",
+    "import_target",
+    "load_config",
+]
