@@ -29,7 +29,7 @@ class EventLog:
         return event
 
     def recent(self, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Return up to ``limit`` newest events, newest first, optionally of one kind."""
+        """Return up to ``limit`` events, newest first, optionally of one kind."""
         with self._lock:
             events = list(self._events)
         events.reverse()

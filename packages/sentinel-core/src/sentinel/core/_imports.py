@@ -33,7 +33,9 @@ def import_target(target: str) -> Any:
     try:
         value: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise MissingDependencyError(_install_hint(target, exc.name or module_name)) from exc
+        raise MissingDependencyError(
+            _install_hint(target, exc.name or module_name)
+        ) from exc
     for part in attribute.split("."):
         try:
             value = getattr(value, part)
@@ -54,7 +56,7 @@ def _install_hint(target: str, missing: str) -> str:
                 f"cannot import {target!r}: {distribution} is not installed; "
                 f"install it with pip install 'sentinel-core[{extra}]'"
             )
-    top = missing.split(".")[0]
+    top = missing.split(".", maxsplit=1)[0]
     return (
         f"cannot import {target!r}: module {missing!r} is not installed; install "
         f"the distribution that provides {top!r} (for example: pip install {top})"

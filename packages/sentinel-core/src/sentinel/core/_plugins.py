@@ -59,7 +59,9 @@ def env_flag(name: str) -> bool:
 
 def env_list(name: str) -> list[str]:
     """Read a comma-separated list from the environment."""
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    return [
+        item.strip() for item in os.environ.get(name, "").split(",") if item.strip()
+    ]
 
 
 class PluginHost:
@@ -87,7 +89,7 @@ class PluginHost:
 
     def load_entry_points(self) -> None:
         """Discover and register plugins from installed distributions."""
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         entry_points = sorted(
             importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
             key=lambda ep: (ep.name, ep.value),
@@ -95,7 +97,7 @@ class PluginHost:
         for ep in entry_points:
             distribution = ep.dist.name if ep.dist else None
             # A distribution found twice on sys.path yields the same entry point twice.
-            if (ep.name, ep.value) in seen and ep.name in {p.id for p in self.plugins}:
+            if (ep.name, ep.value) in seen:
                 continue
             seen.add((ep.name, ep.value))
             info = PluginInfo(
@@ -127,7 +129,9 @@ class PluginHost:
             info.status = DISABLED
             return
         if self.pm.has_plugin(info.id):
-            self._fail(info, f"plugin id {info.id!r} is already used by another distribution")
+            self._fail(
+                info, f"plugin id {info.id!r} is already used by another distribution"
+            )
             return
         try:
             module = load()
@@ -188,7 +192,9 @@ class PluginHost:
                 info = self.info(impl.plugin_name)
                 self.pm.unregister(name=impl.plugin_name)
                 if info is not None:
-                    self._fail(info, f"hook {hook_name} raised {type(exc).__name__}: {exc}")
+                    self._fail(
+                        info, f"hook {hook_name} raised {type(exc).__name__}: {exc}"
+                    )
                 continue
             results.append((impl.plugin_name, result))
         return results

@@ -83,7 +83,9 @@ class TypeRegistry:
         key = (kind, name)
         with self._lock:
             if key not in self._loaded:
-                self._loaded[key] = import_target(self.registration(kind, name).spec.target)
+                self._loaded[key] = import_target(
+                    self.registration(kind, name).spec.target
+                )
             return self._loaded[key]
 
     def all(self, kind: str) -> dict[str, Any]:

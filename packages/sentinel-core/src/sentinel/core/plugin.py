@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from sentinel.core._types import ConfigSection, Field
 from sentinel.core._markers import hookimpl
+from sentinel.core._types import ConfigSection, Field
 
 LOGGING_SECTION = ConfigSection(
     name="logging",
     help="Logging for sentinel commands: a level and format, or a full dictConfig.",
     fields={
-        "level": Field(str, "INFO", "Root log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
-        "format": Field(str, "%(asctime)s %(levelname)s %(name)s: %(message)s", "Log line format."),
-        "config": Field(dict, None, "A logging.config.dictConfig mapping; replaces level and format.", nullable=True),
+        "level": Field(
+            str,
+            "INFO",
+            "Root log level.",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        ),
+        "format": Field(
+            str, "%(asctime)s %(levelname)s %(name)s: %(message)s", "Log line format."
+        ),
+        "config": Field(
+            dict,
+            None,
+            "A logging.config.dictConfig mapping; replaces level and format.",
+            nullable=True,
+        ),
     },
 )
 
@@ -19,9 +31,15 @@ PLUGINS_SECTION = ConfigSection(
     name="plugins",
     help="Which plugins load and which one wins a conflict.",
     fields={
-        "disable": Field(list, [], "Plugin ids to skip, as shown by 'sentinel plugins'."),
+        "disable": Field(
+            list, [], "Plugin ids to skip, as shown by 'sentinel plugins'."
+        ),
         "strict": Field(bool, False, "Fail when any plugin cannot be loaded."),
-        "prefer": Field(dict, {}, "Winner per conflict: 'KIND:NAME' or 'command:NAME' to a plugin id."),
+        "prefer": Field(
+            dict,
+            {},
+            "Winner per conflict: 'KIND:NAME' or 'command:NAME' to a plugin id.",
+        ),
     },
 )
 
