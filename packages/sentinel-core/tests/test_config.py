@@ -1,0 +1,205 @@
+"""Tests of the one-file, multi-environment config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sentinel.core import ConfigError, ConfigSection, Field, load_config
+
+from .conftest import RunSentinel
+
+SECTION = ConfigSection(
+    name="svc",
+    fields={
+        "host": Field(str, "127.0.0.1"),
+        "port": Field(int, 8000),
+        "ratio": Field(float, 0.5),
+        "debug": Field(bool, False),
+        "token": Field(str, None, secret=True, nullable=True),
+        "mode": Field(str, "fast", choices=("fast", "safe")),
+        "nested": Field("section", fields={"depth": Field(int, 3)}),
+    },
+)
+
+CONFIG = """\
+default:
+  svc:
+    port: 9000
+    nested:
+      depth: 4
+prod:
+  svc:
+    host: 0.0.0.0
+    token: ${SVC_TOKEN}
+    nested:
+      depth: 5
+dev:
+  svc:
+    port: "eighty"
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sentinel.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_defaults_without_file() -> None:
+    config = load_config(None, None, [SECTION], environ={})
+    assert config.section("svc")["port"] == 8000
+    assert config.get("svc.nested.depth") == 3
+
+
+def test_default_section_merges_over_schema(config_file: Path) -> None:
+    config = load_config(config_file, None, [SECTION], environ={})
+    assert config.get("svc.port") == 9000
+    assert config.get("svc.host") == "127.0.0.1"
+    assert config.get("svc.nested.depth") == 4
+
+
+def test_environment_deep_merges(config_file: Path) -> None:
+    config = load_config(config_file, "prod", [SECTION], environ={"SVC_TOKEN": "s3"})
+    assert config.get("svc.host") == "0.0.0.0"
+    assert config.get("svc.port") == 9000
+    assert config.get("svc.nested.depth") == 5
+    assert config.get("svc.token") == "s3"
+
+
+def test_environment_variable_overrides_key(config_file: Path) -> None:
+    environ = {"SVC_TOKEN": "x", "SENTINEL__SVC__PORT": "7000"}
+    config = load_config(config_file, "prod", [SECTION], environ=environ)
+    assert config.get("svc.port") == 7000
+
+
+def test_missing_reference_names_variable(config_file: Path) -> None:
+    with pytest.raises(ConfigError, match=r"SVC_TOKEN") as caught:
+        load_config(config_file, "prod", [SECTION], environ={})
+    assert "svc.token" in str(caught.value)
+
+
+def test_reference_fallback(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    host: ${NOPE:-example.invalid}\n")
+    config = load_config(path, None, [SECTION], environ={})
+    assert config.get("svc.host") == "example.invalid"
+
+
+def test_wrong_type_reports_file_line_env_key(config_file: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file, "dev", [SECTION], environ={})
+    message = str(caught.value)
+    assert f"{config_file}:14" in message
+    assert "environment section 'dev'" in message
+    assert "'svc.port'" in message
+    assert "'eighty'" in message
+    assert "expected an integer" in message
+
+
+def test_bool_is_not_an_integer(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    port: true\n")
+    with pytest.raises(ConfigError, match="expected an integer"):
+        load_config(path, None, [SECTION], environ={})
+
+
+def test_choice_violation(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    mode: reckless\n")
+    with pytest.raises(ConfigError, match="one of fast, safe"):
+        load_config(path, None, [SECTION], environ={})
+
+
+def test_unknown_environment_lists_sections(config_file: Path) -> None:
+    with pytest.raises(ConfigError, match="default, dev, prod"):
+        load_config(config_file, "staging", [SECTION], environ={})
+
+
+def test_invalid_yaml_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path, None, [SECTION], environ={})
+
+
+def test_yaml_loading_is_safe(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path, None, [SECTION], environ={})
+
+
+def test_redacted_hides_secrets(config_file: Path) -> None:
+    config = load_config(config_file, "prod", [SECTION], environ={"SVC_TOKEN": "s3"})
+    shown = config.redacted()
+    assert shown["svc"]["token"] == "${SVC_TOKEN}"
+    assert "s3" not in repr(shown)
+
+
+def test_redacted_hides_literal_secret(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    token: literal-secret\n")
+    config = load_config(path, None, [SECTION], environ={})
+    assert config.redacted()["svc"]["token"] == "***"
+
+
+PROD_FILE = """\
+default:
+  queue:
+    workers: 2
+  box:
+    auth:
+      client_id: my-client
+      client_secret: ${BOX_SECRET}
+prod:
+  queue:
+    workers: 8
+  web:
+    port: 9000
+"""
+
+
+def test_cli_config_show_prod_redacts(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    (tmp_path / "sentinel.yaml").write_text(PROD_FILE)
+    result = run_sentinel(
+        "--env", "prod", "config", "show", env={"BOX_SECRET": "hunter2-secret"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "hunter2-secret" not in result.stdout
+    assert "hunter2-secret" not in result.stderr
+    shown = yaml.safe_load(result.stdout)
+    assert shown["queue"]["workers"] == 8
+    assert shown["web"]["port"] == 9000
+    assert shown["web"]["host"] == "127.0.0.1"
+    assert shown["box"]["auth"]["client_secret"] == "${BOX_SECRET}"
+    assert "# environment: prod" in result.stdout
+
+
+def test_cli_config_show_wrong_type(tmp_path: Path, run_sentinel: RunSentinel) -> None:
+    (tmp_path / "sentinel.yaml").write_text(
+        "default:\n  queue:\n    workers: 2\nprod:\n  queue:\n    workers: many\n"
+    )
+    result = run_sentinel("--env", "prod", "config", "show")
+    assert result.returncode != 0
+    assert "sentinel.yaml:6" in result.stderr
+    assert "environment section 'prod'" in result.stderr
+    assert "'queue.workers'" in result.stderr
+    assert "'many'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_env_from_environment_variable(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    (tmp_path / "sentinel.yaml").write_text(PROD_FILE)
+    result = run_sentinel(
+        "config", "show", "--json", env={"SENTINEL_ENV": "prod", "BOX_SECRET": "x"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"workers": 8' in result.stdout
