@@ -63,6 +63,7 @@ def run_sentinel(tmp_path: Path) -> RunSentinel:
             cwd=tmp_path,
             env=environ,
             timeout=120,
+            check=False,
         )
 
     return run

@@ -17,7 +17,7 @@ def test_import_dotted_attribute() -> None:
 
 @pytest.mark.parametrize("target", ["os.path", ":join", "os.path:"], ids=str)
 def test_malformed_target(target: str) -> None:
-    with pytest.raises(ImportTargetError, match="package.module:attribute"):
+    with pytest.raises(ImportTargetError, match=r"package\.module:attribute"):
         import_target(target)
 
 
