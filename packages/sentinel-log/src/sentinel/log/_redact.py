@@ -1,0 +1,77 @@
+"""Redaction of tokens, auth headers, passwords and configured secrets in text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MASK = "***"
+
+# Configured secrets shorter than this are not replaced, because masking every
+# occurrence of a two-letter string would garble the message without hiding
+# anything an attacker could not guess.
+MIN_SECRET_LENGTH = 4
+
+_KEY_NAMES = (
+    r"password|passwd|pwd|secret|client[_-]?secret|token|access[_-]?token|"
+    r"refresh[_-]?token|auth[_-]?token|api[_-]?key|apikey|private[_-]?key"
+)
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Slack bot, user, app and refresh tokens.
+    (re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]+"), MASK),
+    # The credential after an Authorization header name, with or without a scheme.
+    (
+        re.compile(
+            r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|digest|token)\s+)?)"
+            r"[^\s\"',;]+"
+        ),
+        rf"\1{MASK}",
+    ),
+    # A bearer credential anywhere else, as in "sent Bearer abc123".
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\1{MASK}"),
+    # key=value and "key": "value" pairs whose key names a secret.
+    (
+        re.compile(
+            rf"(?i)\b((?:[a-z0-9]+[_-]+)*(?:{_KEY_NAMES}))([\"']?\s*[:=]\s*[\"']?)"
+            r"([^\s\"'&,;)}\]]+)"
+        ),
+        rf"\1\2{MASK}",
+    ),
+    # The password in a URL such as redis://user:password@host.
+    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), rf"\1{MASK}@"),
+)
+
+
+class Redactor:
+    """Replace credentials and configured secret values in text with ``***``.
+
+    Known shapes (Slack tokens, Authorization credentials, ``password=`` style
+    pairs, passwords in URLs) are matched by pattern; every configured secret
+    value is replaced wherever it appears, longest first so that a secret that
+    contains another one is masked whole.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: tuple[str, ...] = ()
+        self.add_secrets(secrets)
+
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Add secret values to mask; values too short to mask safely are skipped."""
+        kept = set(self._secrets)
+        kept.update(
+            value
+            for value in secrets
+            if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH
+        )
+        self._secrets = tuple(sorted(kept, key=len, reverse=True))
+
+    def __call__(self, text: str) -> str:
+        """Return ``text`` with every secret and credential masked."""
+        # Literal secrets go first: a pattern could mask only part of one and
+        # leave the rest of the secret readable.
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text

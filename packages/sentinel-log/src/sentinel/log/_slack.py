@@ -1,0 +1,120 @@
+"""A log handler that posts records to a Slack channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.base_client import BaseClient
+
+from sentinel.log._errors import HandlerConfigError
+from sentinel.log._handler import BackgroundHandler
+
+DEFAULT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters that Slack's text formatting treats as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class SlackHandler(BackgroundHandler):
+    """Post log records to a Slack channel with ``chat.postMessage``.
+
+    ``token`` is a bot token with the ``chat:write`` scope; it is masked in
+    everything the handler sends or writes to stderr. ``base_url`` replaces
+    the Slack Web API URL, for a proxy or a local test endpoint. Rate limit
+    responses (HTTP 429) are retried after the Retry-After delay they carry.
+    """
+
+    service = "Slack"
+    # Slack truncates longer texts and advises keeping messages far shorter.
+    max_length = 4000
+
+    def __init__(
+        self,
+        token: str,
+        channel: str,
+        *,
+        base_url: str | None = None,
+        timeout: int = 10,
+        level: int | str = logging.NOTSET,
+        secrets: Iterable[str] = (),
+        queue_size: int = 1000,
+        flood_window: float = 60.0,
+        retries: int = 3,
+        retry_backoff: float = 1.0,
+        close_timeout: float = 5.0,
+    ) -> None:
+        if not token:
+            raise HandlerConfigError(
+                "SlackHandler needs a token: set log.slack.token to a bot token "
+                "with the chat:write scope"
+            )
+        if not channel:
+            raise HandlerConfigError(
+                "SlackHandler needs a channel: set log.slack.channel to a channel "
+                "name or id, such as '#alerts'"
+            )
+        super().__init__(
+            level=level,
+            secrets=[token, *secrets],
+            queue_size=queue_size,
+            flood_window=flood_window,
+            retries=retries,
+            retry_backoff=retry_backoff,
+            close_timeout=close_timeout,
+        )
+        self.channel = channel
+        self.setFormatter(logging.Formatter(DEFAULT_FORMAT))
+        # An empty retry handler list leaves retries to this handler, so one
+        # attempt is one request and the backoff policy lives in one place.
+        self.client = WebClient(
+            token=token,
+            base_url=base_url or BaseClient.BASE_URL,
+            timeout=timeout,
+            retry_handlers=[],
+        )
+
+    def targets(self) -> Sequence[str]:
+        """Return the one channel that receives every message."""
+        return (self.channel,)
+
+    def send(self, target: str, text: str) -> None:
+        """Post ``text`` to the channel ``target``."""
+        self.client.chat_postMessage(
+            channel=target,
+            text=escape_mrkdwn(text),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    def retry_delay(self, exc: Exception, attempt: int) -> float | None:
+        """Retry rate limits, server errors and network errors; give up on the rest.
+
+        Slack answers a bad token or an unknown channel with HTTP 200 and
+        ``ok: false``; sending again cannot fix that.
+        """
+        if isinstance(exc, SlackApiError):
+            status = exc.response.status_code
+            if status == 429:
+                return max(self.backoff(attempt), _retry_after(exc))
+            if status >= 500:
+                return self.backoff(attempt)
+            return None
+        if isinstance(exc, OSError):
+            return self.backoff(attempt)
+        return None
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = exc.response.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return float(value) if value is not None else 0.0
+    except ValueError:
+        return 0.0
