@@ -1,0 +1,52 @@
+"""sentinel-files: file classes, format detection and the folder watcher."""
+
+from __future__ import annotations
+
+from sentinel.files._base import DataFile
+from sentinel.files._csv import CsvFile, TsvFile
+from sentinel.files._detect import Detection, detect
+from sentinel.files._dialect import Dialect, detect_dialect
+from sentinel.files._encoding import EncodingGuess, detect_encoding
+from sentinel.files._errors import (
+    EmptyFileError,
+    EncryptedFileError,
+    FilesError,
+    InvalidFileError,
+    RouteNotFoundError,
+    UnsafeContentError,
+    UnsupportedFormatError,
+)
+from sentinel.files._formats import FILE_CLASSES, load_file
+from sentinel.files._issues import Issue
+from sentinel.files._json import JsonFile
+from sentinel.files._xlsx import XlsmFile, XlsxFile
+from sentinel.files._xml import XmlFile
+from sentinel.files._yaml import Yaml12Loader, YamlFile
+
+__all__ = [
+    "FILE_CLASSES",
+    "CsvFile",
+    "DataFile",
+    "Detection",
+    "Dialect",
+    "EmptyFileError",
+    "EncodingGuess",
+    "EncryptedFileError",
+    "FilesError",
+    "InvalidFileError",
+    "Issue",
+    "JsonFile",
+    "RouteNotFoundError",
+    "TsvFile",
+    "UnsafeContentError",
+    "UnsupportedFormatError",
+    "XlsmFile",
+    "XlsxFile",
+    "XmlFile",
+    "Yaml12Loader",
+    "YamlFile",
+    "detect",
+    "detect_dialect",
+    "detect_encoding",
+    "load_file",
+]

@@ -1,0 +1,127 @@
+"""CSV dialect detection that copes with files where csv.Sniffer guesses wrong."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+# Candidates in order of preference when two fit a sample equally well.
+DELIMITERS = (",", ";", "\t", ":", "|")
+DELIMITER_NAMES = {
+    ",": "comma",
+    ";": "semicolon",
+    "\t": "tab",
+    ":": "colon",
+    "|": "pipe",
+}
+MAX_SAMPLE_RECORDS = 500
+# A delimiter whose records agree almost as often as the best one's still
+# competes on field count, so a few ragged rows do not decide the delimiter.
+CONSISTENCY_SLACK = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How a delimited text file is split into fields, and why."""
+
+    delimiter: str
+    quotechar: str = '"'
+    skipinitialspace: bool = False
+    escapechar: str | None = None
+    reason: str = ""
+
+    def reader_options(self) -> dict[str, Any]:
+        """Return keyword arguments for :func:`csv.reader`."""
+        return {
+            "delimiter": self.delimiter,
+            "quotechar": self.quotechar,
+            "skipinitialspace": self.skipinitialspace,
+            "escapechar": self.escapechar,
+            "doublequote": True,
+            "strict": False,
+        }
+
+    @property
+    def delimiter_name(self) -> str:
+        """The delimiter as a word (comma, semicolon, tab, colon, pipe)."""
+        return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    delimiter: str
+    consistency: float
+    fields: int
+
+
+def detect_dialect(
+    sample: str, complete: bool, delimiter: str | None = None
+) -> Dialect:
+    """Detect the dialect of ``sample``, the first part of a delimited file.
+
+    ``complete`` tells whether the sample is the whole file; when it is not,
+    its last record may be cut and is left out. A given ``delimiter`` skips
+    delimiter detection.
+    """
+    if delimiter is not None:
+        reason = f"{DELIMITER_NAMES.get(delimiter, repr(delimiter))} by file type"
+    else:
+        delimiter, reason = _detect_delimiter(sample, complete)
+    skip_space = _quotes_follow_space(sample, delimiter)
+    escape = "\\" if _has_backslash_quotes(sample, delimiter) else None
+    if skip_space:
+        reason += "; quoted fields start after a space"
+    if escape:
+        reason += "; quotes escaped with backslashes"
+    return Dialect(delimiter, '"', skip_space, escape, reason)
+
+
+def _detect_delimiter(sample: str, complete: bool) -> tuple[str, str]:
+    fits = [_fit(sample, complete, delimiter) for delimiter in DELIMITERS]
+    usable = [fit for fit in fits if fit.fields > 1]
+    if not usable:
+        return ",", "one column; no candidate delimiter splits the lines"
+    best = max(fit.consistency for fit in usable)
+    close = [fit for fit in usable if fit.consistency >= best - CONSISTENCY_SLACK]
+    chosen = max(close, key=lambda fit: (fit.fields, -DELIMITERS.index(fit.delimiter)))
+    name = DELIMITER_NAMES[chosen.delimiter]
+    share = round(chosen.consistency * 100)
+    return chosen.delimiter, (
+        f"{name}: {share}% of sampled records have {chosen.fields} fields"
+    )
+
+
+def _fit(sample: str, complete: bool, delimiter: str) -> _Fit:
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    counts: list[int] = []
+    try:
+        for record in reader:
+            if record:
+                counts.append(len(record))
+            if len(counts) > MAX_SAMPLE_RECORDS:
+                break
+    except csv.Error:
+        return _Fit(delimiter, 0.0, 0)
+    if not complete and len(counts) > 1:
+        counts.pop()
+    if not counts:
+        return _Fit(delimiter, 0.0, 0)
+    fields, agreeing = Counter(counts).most_common(1)[0]
+    return _Fit(delimiter, agreeing / len(counts), fields)
+
+
+def _quotes_follow_space(sample: str, delimiter: str) -> bool:
+    spaced = len(re.findall(re.escape(delimiter) + r' +"', sample))
+    tight = len(re.findall(re.escape(delimiter) + r'"', sample))
+    return spaced > 0 and spaced > tight
+
+
+def _has_backslash_quotes(sample: str, delimiter: str) -> bool:
+    # A backslash before a quote that does not end the field is an escape;
+    # '"C:\dir\",' is a Windows path ending in a backslash, not an escape.
+    pattern = r'\\"(?![' + re.escape(delimiter) + r"\r\n]|$)"
+    return re.search(pattern, sample, flags=re.MULTILINE) is not None

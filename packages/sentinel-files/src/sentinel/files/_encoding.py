@@ -1,0 +1,92 @@
+"""Text encoding detection for CSV and other text files without a declaration."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+# Longest marks first, so the UTF-32 LE mark is not taken for UTF-16 LE.
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+# Bytes that cp1252 leaves undefined; a file containing them is not cp1252.
+CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+# Bytes that ISO-8859-7 leaves undefined.
+GREEK_UNDEFINED = frozenset(b"\xae\xd2\xff")
+# In ISO-8859-7 the letters are 0xB6-0xFE; in Greek text they come in runs,
+# while Latin text written in cp1252 has single accented letters between
+# ASCII ones ("Année", "Nabrežina").
+GREEK_RUN_SHARE = 0.6
+GREEK_LETTER_RUN = re.compile(rb"[\xb6-\xfe]+")
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class EncodingGuess:
+    """A detected encoding and the reason it was chosen."""
+
+    encoding: str
+    reason: str
+
+
+def detect_encoding(path: Path, sample_size: int = CHUNK) -> EncodingGuess:
+    """Detect the text encoding of ``path`` from its byte-order mark or bytes.
+
+    Checks a BOM first, then whether the whole file is valid UTF-8, then
+    chooses among cp1252, ISO-8859-7 and latin-1 from the non-ASCII bytes of
+    the first ``sample_size`` bytes.
+    """
+    with path.open("rb") as stream:
+        head = stream.read(sample_size)
+        for mark, encoding in BOMS:
+            if head.startswith(mark):
+                return EncodingGuess(encoding, f"byte-order mark {mark.hex(' ')}")
+        if _is_utf8(head, stream):
+            if head.isascii():
+                return EncodingGuess("utf-8", "all bytes are ASCII")
+            return EncodingGuess("utf-8", "valid UTF-8 with non-ASCII characters")
+    return guess_single_byte(head)
+
+
+def _is_utf8(head: bytes, stream: BinaryIO) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    chunk = head
+    try:
+        while chunk:
+            decoder.decode(chunk)
+            chunk = stream.read(CHUNK)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def guess_single_byte(data: bytes) -> EncodingGuess:
+    """Choose a single-byte encoding for ``data``, which is not valid UTF-8."""
+    high = [byte for byte in data if byte >= 0x80]
+    if _looks_greek(data) and not GREEK_UNDEFINED.intersection(high):
+        return EncodingGuess(
+            "iso-8859-7", "not UTF-8; non-ASCII bytes form runs of Greek letters"
+        )
+    controls = {byte for byte in high if byte < 0xA0}
+    if controls and not CP1252_UNDEFINED.intersection(controls):
+        return EncodingGuess(
+            "cp1252", "not UTF-8; bytes 0x80-0x9F used as cp1252 characters"
+        )
+    return EncodingGuess("latin-1", "not UTF-8; single-byte Latin text assumed")
+
+
+def _looks_greek(data: bytes) -> bool:
+    runs = GREEK_LETTER_RUN.findall(data)
+    letters = sum(len(run) for run in runs)
+    in_runs = sum(len(run) for run in runs if len(run) > 1)
+    return letters > 0 and in_runs / letters >= GREEK_RUN_SHARE
