@@ -37,7 +37,7 @@ class AgentProcess:
         self.copied: list[str] = []
         self.status: dict[str, Any] = {}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sentinel.core.cli", "run"],
+            [sys.executable, "-m", "sentinel.core", "run"],
             cwd=workdir,
             env=env,
             stdout=subprocess.PIPE,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PLUGINS = Path(__file__).parent / "plugins"
-SENTINEL = [sys.executable, "-m", "sentinel.core.cli"]
+SENTINEL = [sys.executable, "-m", "sentinel.core"]
 
 
 @pytest.fixture(scope="session")

@@ -203,3 +203,30 @@ def test_cli_env_from_environment_variable(
     )
     assert result.returncode == 0, result.stderr
     assert '"workers": 8' in result.stdout
+
+
+def test_unknown_key_is_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    prot: 1\n")
+    load_config(path, None, [SECTION], environ={})
+    assert "unknown config key 'svc.prot'" in caplog.text
+    assert f"{path}:3" in caplog.text
+
+
+def test_logging_level_per_environment(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    (tmp_path / "sentinel.yaml").write_text(
+        "default:\n  logging:\n    level: WARNING\n"
+        "dev:\n  logging:\n    level: DEBUG\n"
+        "    format: 'LOGLINE %(levelname)s %(name)s %(message)s'\n"
+    )
+    quiet = run_sentinel("config", "show")
+    loud = run_sentinel("--env", "dev", "config", "show")
+    assert quiet.returncode == 0, quiet.stderr
+    assert loud.returncode == 0, loud.stderr
+    assert "level: DEBUG" in loud.stdout
+    assert "LOGLINE DEBUG sentinel.core.cli config loaded" in loud.stderr
+    assert "config loaded" not in quiet.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -14,6 +15,8 @@ import yaml
 
 from sentinel.core._errors import ConfigError
 from sentinel.core._types import ConfigSection, Field
+
+logger = logging.getLogger(__name__)
 
 CONFIG_ENV = "SENTINEL_CONFIG"
 ENV_ENV = "SENTINEL_ENV"
@@ -400,6 +403,17 @@ def _validate(
     for key, spec in fields.items():
         if key in node:
             _validate_value(node[key], spec, (*path, key), config)
+    for key in node:
+        if key not in fields:
+            key_path = (*path, str(key))
+            where = _origin_for(key_path, config.origins).describe()
+            known = ", ".join(fields)
+            logger.warning(
+                "%s: unknown config key %r (known keys: %s); check its spelling",
+                where,
+                ".".join(key_path),
+                known,
+            )
 
 
 def _validate_value(

@@ -49,6 +49,16 @@ class CliState:
         self._host, self._config = bootstrap(
             self.env, self.config_path, strict=self.strict
         )
+        # The CLI, not library code, owns logging: every command that reads the
+        # config logs the way its environment section says.
+        configure_logging(
+            self._config.section("logging"), self._host.registry, self.verbose
+        )
+        logger.debug(
+            "config loaded from %s, environment %s",
+            self._config.path or "built-in defaults",
+            self._config.env or "default",
+        )
 
     @property
     def host(self) -> PluginHost:
@@ -243,7 +253,6 @@ def run() -> None:
     """Run the agent: watch folders, queue and process files, serve the dashboard."""
     state = _state(click.get_current_context())
     host, cfg = state.host, state.config
-    configure_logging(cfg.section("logging"), host.registry, state.verbose)
     agent = Agent(cfg, host, Path.cwd())
     for name in ("SENTINEL_ENV", "SENTINEL_CONFIG"):
         value = cfg.env if name == "SENTINEL_ENV" else cfg.path
@@ -306,4 +315,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's main, not this __main__ copy, so that plugin
+    # commands and this module share one CliState class.
+    from sentinel.core.cli import main as imported_main
+
+    imported_main()

@@ -1,0 +1,5 @@
+"""Run the ``sentinel`` CLI as ``python -m sentinel.core``."""
+
+from sentinel.core.cli import main
+
+main()
