@@ -12,34 +12,39 @@ MASK = "***"
 # anything an attacker could not guess.
 MIN_SECRET_LENGTH = 4
 
-_KEY_NAMES = (
-    r"password|passwd|pwd|secret|client[_-]?secret|token|access[_-]?token|"
-    r"refresh[_-]?token|auth[_-]?token|api[_-]?key|apikey|private[_-]?key"
-)
+# Suffixes of key names whose values are secrets; "token" also covers
+# access_token, auth_token and SLACK_TOKEN.
+_KEY_NAMES = r"password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key"
 
+# Every repeat in these patterns is bounded or anchored on a literal, so the
+# time to redact stays linear in the text length even for hostile input.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Slack bot, user, app and refresh tokens.
     (re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]+"), MASK),
     # The credential after an Authorization header name, with or without a scheme.
     (
         re.compile(
-            r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|digest|token)\s+)?)"
-            r"[^\s\"',;]+"
+            r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?"
+            r"(?:(?:bearer|basic|digest|token)\s+)?)[^\s\"',;]+"
         ),
         rf"\1{MASK}",
     ),
     # A bearer credential anywhere else, as in "sent Bearer abc123".
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\1{MASK}"),
-    # key=value and "key": "value" pairs whose key names a secret.
+    # key=value and "key": "value" pairs whose key ends in a secret's name,
+    # such as password=x, SLACK_TOKEN=x or {"client_secret": "x"}.
     (
         re.compile(
-            rf"(?i)\b((?:[a-z0-9]+[_-]+)*(?:{_KEY_NAMES}))([\"']?\s*[:=]\s*[\"']?)"
+            rf"(?i)({_KEY_NAMES})([\"']?\s*[:=]\s*[\"']?)"
             r"([^\s\"'&,;)}\]]+)"
         ),
         rf"\1\2{MASK}",
     ),
     # The password in a URL such as redis://user:password@host.
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), rf"\1{MASK}@"),
+    (
+        re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://[^/\s:@]{0,256}:)[^@\s/]{1,256}@"),
+        rf"\1{MASK}@",
+    ),
 )
 
 
