@@ -42,6 +42,11 @@ class StatusHub:
         self._tick = asyncio.Condition()
         self._wanted = asyncio.Event()
 
+    @property
+    def subscribers(self) -> int:
+        """Number of streams that are open now."""
+        return self._subscribers
+
     async def run(self) -> None:
         """Poll until cancelled; meant to run as a background task of the app."""
         while True:
