@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -73,6 +74,8 @@ def emulator_command(
     click.echo("Point sentinel at it with these environment variables:")
     click.echo(f"  SENTINEL__BOX__API_URL={emulator.api_url}")
     click.echo(f"  SENTINEL__BOX__AUTH__DEVELOPER_TOKEN={EMULATOR_TOKEN}")
+    # A pipe buffers stdout, and whoever started the emulator waits for the URL.
+    sys.stdout.flush()
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
