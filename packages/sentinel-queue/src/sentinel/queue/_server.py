@@ -12,6 +12,8 @@ from pathlib import Path
 from types import TracebackType
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from sentinel.queue._errors import ServerStartError
 
@@ -28,6 +30,13 @@ def find_free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _admin_client(port: int | None, timeout: float) -> redis.Redis:
+    # No retries: SHUTDOWN drops the connection, and a retry would only wait.
+    return redis.Redis(
+        host=HOST, port=port or 0, socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
 
 
 def valkey_binary() -> Path:
@@ -120,7 +129,7 @@ class EmbeddedRedis:
 
     def _wait_ready(self, timeout: float) -> None:
         assert self._process is not None
-        client = redis.Redis(host=HOST, port=self.port or 0, socket_timeout=1.0)
+        client = _admin_client(self.port, 1.0)
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -131,7 +140,8 @@ class EmbeddedRedis:
                         f"{self.log_path} for the reason (a port in use is common)"
                     )
                 with contextlib.suppress(redis.ConnectionError, redis.BusyLoadingError):
-                    if client.ping():
+                    # Another server on the port would answer too; check the pid.
+                    if client.info("server")["process_id"] == self._process.pid:
                         return
                 time.sleep(0.05)
         finally:
@@ -148,7 +158,7 @@ class EmbeddedRedis:
         if process is None:
             return
         if process.poll() is None:
-            client = redis.Redis(host=HOST, port=self.port or 0, socket_timeout=timeout)
+            client = _admin_client(self.port, timeout)
             # SHUTDOWN closes the connection instead of replying.
             with contextlib.suppress(redis.ConnectionError):
                 client.shutdown()

@@ -1,0 +1,68 @@
+"""Tasks that the queue tests register through SENTINEL_EXTRA_PLUGINS."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from sentinel.core import (
+    QUEUE_TASK,
+    PermanentTaskError,
+    TaskContext,
+    TypeSpec,
+    hookimpl,
+)
+
+MODULE = "queue_test_tasks"
+TASKS = ("echo", "fail", "permanent", "record", "nested", "unserialisable")
+
+
+@hookimpl
+def sentinel_types() -> list[TypeSpec]:
+    """Declare every test task as a queue task."""
+    return [TypeSpec(QUEUE_TASK, f"qtest.{name}", f"{MODULE}:{name}") for name in TASKS]
+
+
+def echo(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Return the payload with the attempt number."""
+    ctx.progress(1.0, "echoed")
+    return {"payload": payload, "attempt": ctx.attempt, "task": ctx.task}
+
+
+def fail(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Record the attempt in payload['log'] and raise a retryable error."""
+    _append(payload["log"], f"{ctx.job_id} {ctx.attempt}")
+    raise RuntimeError(f"attempt {ctx.attempt} broke")
+
+
+def permanent(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Record the attempt and raise PermanentTaskError."""
+    _append(payload["log"], f"{ctx.job_id} {ctx.attempt}")
+    raise PermanentTaskError(f"bad input {payload.get('value')!r}")
+
+
+def record(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Record the run with the pid, sleep payload['sleep'] seconds, return the pid."""
+    _append(payload["log"], f"start {ctx.job_id} {os.getpid()} {ctx.attempt}")
+    deadline = time.monotonic() + float(payload.get("sleep", 0))
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+    _append(payload["log"], f"end {ctx.job_id} {os.getpid()} {ctx.attempt}")
+    return {"pid": os.getpid()}
+
+
+def nested(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Call qtest.echo in-process through the context."""
+    return ctx.call("qtest.echo", {"inner": payload["value"]})
+
+
+def unserialisable(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Return a value that JSON cannot hold."""
+    return {"when": object()}
+
+
+def _append(path: str, line: str) -> None:
+    with Path(path).open("a", encoding="utf-8") as log:
+        log.write(line + "\n")
