@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -275,3 +276,21 @@ def test_slack_handler_rejects_missing_setting(
 def test_handler_rejects_empty_queue() -> None:
     with pytest.raises(HandlerConfigError, match="queue_size=0"):
         SlackHandler(TOKEN, "#alerts", queue_size=0)
+
+
+def test_sender_survives_failing_summary(
+    make_slack: Any, slack_api: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = make_slack(flood_window=0.05)
+    handler.handle(record("count %d", 1))
+    # Suppressed, so only the flood summary formats it, and "%d" % "x" fails.
+    handler.handle(record("count %d", "x"))
+    deadline = time.monotonic() + 10
+    while handler.stats()["suppressed"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    handler.handle(record("later"))
+    handler.close()
+
+    assert slack_api.texts() == ["ERROR app: count 1", "ERROR app: later"]
+    assert "sending failed: TypeError" in capsys.readouterr().err

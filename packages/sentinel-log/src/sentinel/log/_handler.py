@@ -9,8 +9,9 @@ import queue
 import sys
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sentinel.log._errors import HandlerConfigError
 from sentinel.log._flood import FloodControl, FloodSummary
@@ -194,15 +195,25 @@ class BackgroundHandler(logging.Handler):
             except queue.Empty:
                 message = None
             if message is not None and message is not _WAKE:
-                self._deliver(message.text)
-                self._finish_one()
+                try:
+                    self._guard(self._deliver, message.text)
+                finally:
+                    self._finish_one()
             if self._abort.is_set():
                 return
             drained = self._queue.empty()
             if drained and self._closing.is_set():
                 break
-            self._send_summaries(force=False, drained=drained)
-        self._send_summaries(force=True, drained=True)
+            self._guard(self._send_summaries, force=False, drained=drained)
+        self._guard(self._send_summaries, force=True, drained=True)
+
+    def _guard(self, step: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        # An error here (a formatter that raises, say) must not end the
+        # sender thread, or every later record would pile up unsent.
+        try:
+            step(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported on stderr instead
+            self._fallback(f"sending failed: {type(exc).__name__}: {exc}")
 
     def _finish_one(self) -> None:
         with self._idle:
@@ -211,7 +222,7 @@ class BackgroundHandler(logging.Handler):
 
     def _send_summaries(self, *, force: bool, drained: bool) -> None:
         for summary in self.flood.due(force=force):
-            self._deliver(self._flood_text(summary))
+            self._guard(self._deliver_flood_summary, summary)
         if not drained:
             return
         with self._stats_lock:
@@ -221,6 +232,9 @@ class BackgroundHandler(logging.Handler):
                 f"{dropped} messages dropped: the {self.service} send queue "
                 f"(queue_size={self.queue_size}) was full"
             )
+
+    def _deliver_flood_summary(self, summary: FloodSummary) -> None:
+        self._deliver(self._flood_text(summary))
 
     def _flood_text(self, summary: FloodSummary) -> str:
         text = self.format(summary.record)
