@@ -227,7 +227,7 @@ def test_configured_tokens_reject_others(tmp_path: Path) -> None:
         good = make_client(settings_for(emulator, auth={"developer_token": "good"}))
         bad = make_client(settings_for(emulator, auth={"developer_token": "bad"}))
         assert good.users.get_user_me().id
-        # The SDK answers a 401 by refreshing, which a developer token cannot do.
+        # The SDK handles a 401 by refreshing, which a developer token cannot do.
         with pytest.raises(BoxSDKError):
             bad.users.get_user_me()
 

@@ -25,7 +25,7 @@ from sentinel.core import PermanentTaskError
 pytestmark = pytest.mark.timeout(60)
 
 
-class FakeContext:
+class InProcessContext:
     """A minimal TaskContext for running a task in the test process."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -97,7 +97,7 @@ def test_task_uploads_under_relative_folders(
 ) -> None:
     local = tmp_path / "x.csv"
     local.write_text("id\n1\n")
-    ctx = FakeContext({"box": box_settings})
+    ctx = InProcessContext({"box": box_settings})
     payload = {"path": str(local), "folder": "/Sentinel/Inbox", "relative": "csv/x.csv"}
 
     result = box_upload(ctx, payload)
@@ -118,7 +118,7 @@ def test_task_name_overrides_file_name(
     local = tmp_path / "x.csv"
     local.write_text("id\n")
     payload = {"path": str(local), "folder": "/Out", "name": "renamed.csv"}
-    result = box_upload(FakeContext({"box": box_settings}), payload)
+    result = box_upload(InProcessContext({"box": box_settings}), payload)
     assert result["box_path"] == "/Out/renamed.csv"
 
 
@@ -141,7 +141,7 @@ def test_task_bad_input_is_permanent(
     if "path" in payload:
         payload = {**payload, "path": replacements[payload["path"]]}
     with pytest.raises(PermanentTaskError):
-        box_upload(FakeContext({"box": box_settings}), payload)
+        box_upload(InProcessContext({"box": box_settings}), payload)
 
 
 def test_task_rejected_request_is_permanent(
@@ -149,7 +149,7 @@ def test_task_rejected_request_is_permanent(
 ) -> None:
     local = tmp_path / "x.csv"
     local.write_text("id\n")
-    ctx = FakeContext({"box": box_settings})
+    ctx = InProcessContext({"box": box_settings})
     box_upload(ctx, {"path": str(local), "folder": "/Out", "name": "blocker"})
     with pytest.raises(PermanentTaskError, match="blocker"):
         box_upload(ctx, {"path": str(local), "folder": "/Out/blocker/deeper"})
@@ -163,7 +163,8 @@ def test_task_server_error_propagates(
     emulator.faults.add(503, 1)
     with pytest.raises(BoxAPIError) as caught:
         box_upload(
-            FakeContext({"box": box_settings}), {"path": str(local), "folder": "/O"}
+            InProcessContext({"box": box_settings}),
+            {"path": str(local), "folder": "/O"},
         )
     assert not isinstance(caught.value, PermanentTaskError)
     assert caught.value.response_info.status_code == 503
@@ -173,7 +174,7 @@ def test_task_without_credentials_is_permanent(tmp_path: Path) -> None:
     local = tmp_path / "x.csv"
     local.write_text("id\n")
     with pytest.raises(PermanentTaskError, match="no Box credentials"):
-        box_upload(FakeContext({}), {"path": str(local), "folder": "/O"})
+        box_upload(InProcessContext({}), {"path": str(local), "folder": "/O"})
 
 
 def test_make_client_needs_ccg_subject() -> None:
