@@ -168,9 +168,9 @@ def box_sha1s(box_url: str) -> dict[str, str]:
         auth=BoxDeveloperTokenAuth(token="e2e-token"),
         network_session=NetworkSession(
             base_urls=BaseUrls(
-                base_url=f"{box_url}/2.0",
-                upload_url=f"{box_url}/api/2.0",
-                oauth_2_url=f"{box_url}/oauth2",
+                base_url=box_url,
+                upload_url=f"{box_url}/api",
+                oauth_2_url=f"{box_url}/api/oauth2",
             )
         ),
     )
