@@ -39,9 +39,10 @@ class Recorded:
 
 @dataclass
 class Endpoint:
-    """A local HTTP server that records requests and answers as told.
+    """A local HTTP server that records requests and replies with a set status.
 
-    ``statuses`` is consumed one per request; once empty, ``status`` answers.
+    Each request takes the next status from ``statuses``, and ``status`` once
+    that list is empty.
     While ``gate`` is clear, every request waits for it, which lets a test
     hold the handler's sender thread inside a request.
     """
@@ -145,7 +146,7 @@ def make_slack(slack_api: Endpoint) -> Iterator[Any]:
     """Build SlackHandlers that post to ``slack_api`` with fast retries."""
     from sentinel.log import SlackHandler
 
-    made: list[SlackHandler] = []
+    handlers: list[SlackHandler] = []
 
     def make(**options: Any) -> SlackHandler:
         settings: dict[str, Any] = {
@@ -155,10 +156,10 @@ def make_slack(slack_api: Endpoint) -> Iterator[Any]:
         }
         settings.update(options)
         handler = SlackHandler(SLACK_TOKEN, "#alerts", **settings)
-        made.append(handler)
+        handlers.append(handler)
         return handler
 
     yield make
     slack_api.gate.set()
-    for handler in made:
+    for handler in handlers:
         handler.close()

@@ -8,7 +8,7 @@ from sentinel.log import FloodControl
 
 
 class Clock:
-    """A monotonic clock that moves only when the test says so."""
+    """A monotonic clock that moves only when a test advances ``now``."""
 
     def __init__(self) -> None:
         self.now = 1000.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from typing import Any
 
@@ -49,7 +50,7 @@ def test_emit_returns_before_slow_endpoint_answers(
     slack_api.gate.clear()
 
     handler.handle(record("first"))
-    # The endpoint holds the request until the gate opens, so the handler's
+    # The endpoint keeps the request open until the gate opens, so the handler's
     # sender thread is still waiting for an answer now.
     assert slack_api.received.wait(10)
     handler.handle(record("second"))
@@ -197,11 +198,14 @@ def test_rejected_token_not_retried(
 def test_unreachable_endpoint_falls_back_to_stderr(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Port 9 on loopback (discard) has no listener here; connecting is refused.
+    # A port that was just free has no listener, so connecting is refused.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     handler = SlackHandler(
         TOKEN,
         "#alerts",
-        base_url="http://127.0.0.1:9/api/",
+        base_url=f"http://127.0.0.1:{port}/api/",
         retries=1,
         retry_backoff=0.01,
     )

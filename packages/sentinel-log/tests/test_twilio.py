@@ -22,7 +22,7 @@ def record(msg: str, *args: Any, level: int = logging.CRITICAL) -> logging.LogRe
 
 @pytest.fixture
 def make_sms(twilio_api: Any) -> Iterator[Any]:
-    made: list[TwilioSmsHandler] = []
+    handlers: list[TwilioSmsHandler] = []
 
     def make(**options: Any) -> TwilioSmsHandler:
         settings: dict[str, Any] = {
@@ -32,11 +32,11 @@ def make_sms(twilio_api: Any) -> Iterator[Any]:
         }
         settings.update(options)
         handler = TwilioSmsHandler(ACCOUNT_SID, AUTH_TOKEN, FROM, TO, **settings)
-        made.append(handler)
+        handlers.append(handler)
         return handler
 
     yield make
-    for handler in made:
+    for handler in handlers:
         handler.close()
 
 
@@ -91,8 +91,8 @@ def test_sms_auth_token_redacted_in_body(make_sms: Any, twilio_api: Any) -> None
 
 
 def test_sms_server_error_retried_per_number(make_sms: Any, twilio_api: Any) -> None:
-    # The first number fails once, then both succeed: the first number is
-    # sent twice in total and the second once, never a duplicate delivery.
+    # Only the first request fails. The retry repeats that number alone, so
+    # the second number gets exactly one request.
     twilio_api.statuses = [500]
     handler = make_sms(retries=2)
 

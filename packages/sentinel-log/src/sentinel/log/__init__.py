@@ -1,4 +1,4 @@
-"""sentinel-log: Slack and Twilio SMS log handlers that never block the caller."""
+"""sentinel-log: Slack and Twilio SMS log handlers that send in the background."""
 
 from __future__ import annotations
 

@@ -75,8 +75,8 @@ class FloodControl:
                 repeats.last = record
                 return False
             if repeats is not None and repeats.count:
-                # The window ended while nobody called due(); keep the count
-                # so that due() still reports it, and let this record through.
+                # The window ended before due() ran, so keep the count for
+                # due() to report and let this record through.
                 return True
             if len(self._seen) < MAX_TRACKED:
                 self._seen[key] = Repeats(0, record, now)

@@ -100,12 +100,12 @@ class BackgroundHandler(logging.Handler):
         self._dropped = 0
         self._failed = 0
 
-    # The methods below run in the thread that logs; they must not block.
+    # The methods below run in the thread that logs, so they must not block.
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue the formatted record for sending; drop and count it when full."""
-        # The SDKs log while the sender thread sends; sending those records
-        # too would feed the handler its own traffic forever.
+        """Queue the formatted record for sending, or drop and count it when full."""
+        # The SDKs log while the sender thread sends, and sending those
+        # records too would feed the handler its own traffic forever.
         if self._closed or threading.current_thread() is self._thread:
             return
         try:
@@ -285,8 +285,8 @@ class BackgroundHandler(logging.Handler):
             sys.stderr.write(self.redact(line) + "\n")
             sys.stderr.flush()
         except (OSError, ValueError, AttributeError):
-            # stderr is closed or missing (a daemon at interpreter exit);
-            # there is nowhere left to report to.
+            # stderr is closed or missing at interpreter exit, so there is
+            # nowhere left to report to.
             pass
 
     # Subclasses implement the methods below.
@@ -296,7 +296,7 @@ class BackgroundHandler(logging.Handler):
         raise NotImplementedError
 
     def send(self, target: str, text: str) -> None:
-        """Send ``text`` to ``target`` once; raise on any failure."""
+        """Send ``text`` to ``target`` once and raise on any failure."""
         raise NotImplementedError
 
     def retry_delay(self, exc: Exception, attempt: int) -> float | None:
@@ -317,7 +317,8 @@ def _attempts(count: int) -> str:
 
 def _reset_after_fork() -> None:
     # A forked child has none of the parent's threads, and a lock that a
-    # parent thread held at fork time stays locked; start afresh.
+    # parent thread held at fork time stays locked, so every handler starts
+    # with fresh state.
     for handler in list(_live_handlers):
         handler._reset_state()
 

@@ -52,9 +52,9 @@ class Redactor:
     """Replace credentials and configured secret values in text with ``***``.
 
     Known shapes (Slack tokens, Authorization credentials, ``password=`` style
-    pairs, passwords in URLs) are matched by pattern; every configured secret
-    value is replaced wherever it appears, longest first so that a secret that
-    contains another one is masked whole.
+    pairs, passwords in URLs) are matched by pattern. Every configured secret
+    value is replaced wherever it appears. Longer secrets go first, so a
+    secret that contains another one is masked whole.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
@@ -63,13 +63,13 @@ class Redactor:
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
         """Add secret values to mask; values too short to mask safely are skipped."""
-        kept = set(self._secrets)
-        kept.update(
+        known = set(self._secrets)
+        known.update(
             value
             for value in secrets
             if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH
         )
-        self._secrets = tuple(sorted(kept, key=len, reverse=True))
+        self._secrets = tuple(sorted(known, key=len, reverse=True))
 
     def __call__(self, text: str) -> str:
         """Return ``text`` with every secret and credential masked."""

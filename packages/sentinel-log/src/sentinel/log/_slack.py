@@ -94,8 +94,8 @@ class SlackHandler(BackgroundHandler):
     def retry_delay(self, exc: Exception, attempt: int) -> float | None:
         """Retry rate limits, server errors and network errors; give up on the rest.
 
-        Slack answers a bad token or an unknown channel with HTTP 200 and
-        ``ok: false``; sending again cannot fix that.
+        Slack returns HTTP 200 with ``ok: false`` for a bad token or an
+        unknown channel, and sending again cannot fix that.
         """
         if isinstance(exc, SlackApiError):
             status = exc.response.status_code

@@ -48,6 +48,7 @@ class TwilioSmsHandler(BackgroundHandler):
         close_timeout: float = 5.0,
     ) -> None:
         numbers = [to_numbers] if isinstance(to_numbers, str) else list(to_numbers)
+
         _require(account_sid, "account_sid", "the account SID (AC...)")
         _require(auth_token, "auth_token", "the account's auth token")
         _require(from_number, "from_number", "a Twilio number such as +15005550006")
@@ -56,6 +57,7 @@ class TwilioSmsHandler(BackgroundHandler):
                 f"to_numbers={numbers!r} is invalid: expected one or more phone "
                 f"numbers; set log.twilio.to_numbers"
             )
+
         super().__init__(
             level=level,
             secrets=[auth_token, *secrets],
@@ -68,6 +70,7 @@ class TwilioSmsHandler(BackgroundHandler):
         self.from_number = from_number
         self.to_numbers = tuple(numbers)
         self.setFormatter(logging.Formatter(DEFAULT_FORMAT))
+
         # The SDK's own retries are off (max_retries=0) so that one attempt
         # is one request and the backoff policy lives in this handler.
         self.client = Client(
