@@ -167,7 +167,8 @@ CHECKS: dict[str, list[Callable[[DataFile], None]]] = {
         csv_shape(
             7904,
             26,
-            h1="Codice dell'Unità territoriale sovracomunale \n(valida a fini statistici)",
+            h1="Codice dell'Unità territoriale sovracomunale \n"
+            "(valida a fini statistici)",
         ),
         lambda f: any(
             "Devin Nabrežina" in " ".join(row)
@@ -334,7 +335,7 @@ CHECKS: dict[str, list[Callable[[DataFile], None]]] = {
         xlsx_cell(0, 2, "Not Merged"),
     ],
     "xlsx/multiline-headers.xlsx": [
-        sheets("Лист1"),
+        sheets("Лист1"),  # noqa: RUF001 - the sheet name is Cyrillic
         xlsx_sheet(0, rows=6, columns=4, merged_count=5),
         xlsx_cell(0, 0, "Region"),
     ],

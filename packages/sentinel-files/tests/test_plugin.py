@@ -1,0 +1,52 @@
+"""Tests of the plugin declarations, the public API and the files service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sentinel.files
+from sentinel.core import FILE_FORMAT, QUEUE_TASK, PluginHost
+from sentinel.files import plugin
+from sentinel.files._service import build_routes, count_files
+
+
+def test_public_all_is_sorted_and_importable() -> None:
+    # Sorted the way ruff sorts __all__: constants, then classes, then functions.
+    def kind(name: str) -> tuple[int, str]:
+        rank = 0 if name.isupper() else 1 if name[0].isupper() else 2
+        return rank, name
+
+    assert sentinel.files.__all__ == sorted(sentinel.files.__all__, key=kind)
+    for name in sentinel.files.__all__:
+        assert hasattr(sentinel.files, name)
+
+
+def test_plugin_registers_formats_and_task() -> None:
+    host = PluginHost()
+    host.register_module("files", plugin)
+    names = host.registry.names(FILE_FORMAT)
+    assert names == ["csv", "json", "tsv", "xlsm", "xlsx", "xml", "yaml"]
+    assert host.registry.get(FILE_FORMAT, "xlsm") is sentinel.files.XlsmFile
+    assert callable(host.registry.get(QUEUE_TASK, "files.process"))
+
+
+def test_plugin_config_defaults_match_contract() -> None:
+    defaults = plugin.FILES_SECTION.defaults()
+    assert defaults["routes"][0]["task"] == "box.upload"
+    assert defaults["routes"][0]["options"] == {"folder": "/Sentinel/Inbox"}
+    assert defaults["quiet_seconds"] == 1.0
+    assert defaults["polling"] is False
+
+
+def test_folder_counts_skip_reason_files(tmp_path: Path) -> None:
+    (tmp_path / "failed" / "sub").mkdir(parents=True)
+    (tmp_path / "failed" / "sub" / "x.csv").write_text("a")
+    (tmp_path / "failed" / "sub" / "x.csv.reason.txt").write_text("why")
+    assert count_files(tmp_path / "failed") == 1
+
+
+def test_build_routes_excludes_output_folders_inside_inbox(tmp_path: Path) -> None:
+    settings = {"routes": [{"name": "all", "folder": ".", "processed": "done"}]}
+    (folders,) = build_routes(settings, tmp_path)
+    root = tmp_path.resolve()
+    assert folders.route.exclude == (root / "done", root / "failed")
