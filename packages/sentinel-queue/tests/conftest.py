@@ -89,3 +89,15 @@ WORKER_COMMAND = [
     "--workers",
     "1",
 ]
+
+
+@pytest.fixture
+def make_worker_env() -> object:
+    """Return the function that builds a worker process environment."""
+    return worker_env
+
+
+@pytest.fixture
+def worker_command() -> list[str]:
+    """Return the command line of one worker process."""
+    return list(WORKER_COMMAND)
