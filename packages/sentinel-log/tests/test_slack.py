@@ -298,3 +298,20 @@ def test_sender_survives_failing_summary(
 
     assert slack_api.texts() == ["ERROR app: count 1", "ERROR app: later"]
     assert "sending failed: TypeError" in capsys.readouterr().err
+
+
+def test_close_gives_up_after_timeout(
+    make_slack: Any, slack_api: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = make_slack(close_timeout=0.2)
+    slack_api.gate.clear()
+    handler.handle(record("stuck"))
+    assert slack_api.received.wait(10)
+    handler.handle(record("never sent"))
+
+    # The endpoint never answers while the gate is closed, so close() can
+    # only return by giving up.
+    handler.close()
+
+    assert not slack_api.answered.is_set()
+    assert "were not sent within close_timeout=0.2 s" in capsys.readouterr().err
