@@ -174,14 +174,20 @@ class JobRunner:
     def finish(self, task: str, payload: dict[str, Any], result: Any) -> str:
         job_id = self.queue.enqueue(task, payload)
         job = self.queue.fetch("web-test-worker")
+        # The queue hands out its oldest job; a test that left another one
+        # queued would finish the wrong job.
         assert not isinstance(job, (float, type(None)))
+        assert job.id == job_id
         assert self.queue.finish(job, result)
         return job_id
 
     def fail(self, task: str, payload: dict[str, Any], error: str) -> str:
         job_id = self.queue.enqueue(task, payload, max_retries=0)
         job = self.queue.fetch("web-test-worker")
+        # The queue hands out its oldest job; a test that left another one
+        # queued would finish the wrong job.
         assert not isinstance(job, (float, type(None)))
+        assert job.id == job_id
         assert self.queue.fail(job, error, None) == "failed"
         return job_id
 

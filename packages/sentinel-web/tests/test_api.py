@@ -20,8 +20,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="function")
 async def test_status_lists_plugins_queue_and_folders(
     client: Client, queue: Queue, jobs: Any
 ) -> None:
-    queue.enqueue("box.upload", {"path": "a.csv"})
     jobs.finish("box.upload", {"path": "b.csv"}, {"id": "1"})
+    queue.enqueue("box.upload", {"path": "a.csv"})
 
     response = await client.get("/api/status")
     body = await response.json()
