@@ -194,6 +194,7 @@ def test_cli_enqueue_and_status(
 
     bad = subprocess.run(
         [*base, "enqueue", "qtest.echo", "--payload", "[1]"],
+        check=False,
         env=env,
         cwd=tmp_path,
         capture_output=True,

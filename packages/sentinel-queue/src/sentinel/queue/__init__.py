@@ -1,27 +1,69 @@
-"""sentinel-queue: Redis job queue, workers and the embedded Redis-compatible server."""
+"""sentinel-queue: Redis job queue, workers and the embedded Redis-compatible server.
+
+Names are imported on first access, so that importing ``sentinel.queue.plugin``
+(which loads this package first) stays free of redis and the queue code.
+"""
 
 from __future__ import annotations
 
-from sentinel.queue._errors import (
-    JobEncodingError,
-    QueueConfigError,
-    QueueError,
-    ServerStartError,
-)
-from sentinel.queue._job import Job
-from sentinel.queue._keys import QueueKeys
-from sentinel.queue._queue import Queue, connect
-from sentinel.queue._server import EmbeddedRedis, find_free_port
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentinel.queue._errors import (
+        JobEncodingError,
+        QueueConfigError,
+        QueueError,
+        ServerStartError,
+    )
+    from sentinel.queue._job import Job
+    from sentinel.queue._keys import QueueKeys
+    from sentinel.queue._pool import WorkerPool
+    from sentinel.queue._queue import Queue, connect
+    from sentinel.queue._server import EmbeddedRedis, find_free_port
+    from sentinel.queue._worker import JobContext, Worker
+
+_MODULES = {
+    "EmbeddedRedis": "_server",
+    "Job": "_job",
+    "JobContext": "_worker",
+    "JobEncodingError": "_errors",
+    "Queue": "_queue",
+    "QueueConfigError": "_errors",
+    "QueueError": "_errors",
+    "QueueKeys": "_keys",
+    "ServerStartError": "_errors",
+    "Worker": "_worker",
+    "WorkerPool": "_pool",
+    "connect": "_queue",
+    "find_free_port": "_server",
+}
 
 __all__ = [
     "EmbeddedRedis",
     "Job",
+    "JobContext",
     "JobEncodingError",
     "Queue",
     "QueueConfigError",
     "QueueError",
     "QueueKeys",
     "ServerStartError",
+    "Worker",
+    "WorkerPool",
     "connect",
     "find_free_port",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sentinel.queue' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"sentinel.queue.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
