@@ -122,7 +122,7 @@ def _detect_zip(path: Path, suffix: str) -> Detection:
 
 def _detect_ole(path: Path, suffix: str) -> Detection:
     # Encrypted OOXML workbooks are stored in an OLE container, as are
-    # legacy .xls files; the name tells which one the sender meant.
+    # legacy .xls files; the extension shows which one the sender meant.
     if suffix in {".xlsx", ".xlsm"}:
         return Detection(
             EXTENSIONS[suffix],

@@ -26,7 +26,7 @@ CONSISTENCY_SLACK = 0.1
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """How a delimited text file is split into fields, and why."""
+    """The delimiter and quoting rules of a delimited text file, with the reason."""
 
     delimiter: str
     quotechar: str = '"'
@@ -63,7 +63,7 @@ def detect_dialect(
 ) -> Dialect:
     """Detect the dialect of ``sample``, the first part of a delimited file.
 
-    ``complete`` tells whether the sample is the whole file; when it is not,
+    ``complete`` is true when the sample is the whole file; when it is not,
     its last record may be cut and is left out. A given ``delimiter`` skips
     delimiter detection.
     """

@@ -12,7 +12,7 @@ class FilesError(SentinelError):
     """Root of every error that sentinel-files raises on purpose.
 
     ``code`` is a short stable identifier (``"encrypted"``, ``"json-syntax"``)
-    and ``hint`` tells the reader what to do about the file.
+    and ``hint`` says what to do about the file.
     """
 
     code = "files-error"

@@ -19,7 +19,7 @@ class XlsxFile(DataFile):
     """An Office Open XML workbook (Transitional or Strict).
 
     Loading opens the workbook with python-calamine and records every
-    sheet's name, type, visibility, shape and merged ranges; cell values are
+    sheet's name, type, visibility, shape and merged ranges. Cell values are
     read per sheet on demand with :meth:`rows`.
     """
 
