@@ -230,3 +230,8 @@ def test_logging_level_per_environment(
     assert "level: DEBUG" in loud.stdout
     assert "LOGLINE DEBUG sentinel.core.cli config loaded" in loud.stderr
     assert "config loaded" not in quiet.stderr
+
+
+def test_secret_values_lists_secrets(config_file: Path) -> None:
+    config = load_config(config_file, "prod", [SECTION], environ={"SVC_TOKEN": "s3"})
+    assert config.secret_values() == ["s3"]

@@ -17,6 +17,7 @@ from sentinel.core._errors import (
 from sentinel.core._events import EventLog
 from sentinel.core._imports import import_target
 from sentinel.core._limits import ConcurrencyLimiter, RateLimiter
+from sentinel.core._logging import configure_logging
 from sentinel.core._markers import hookimpl
 from sentinel.core._model import Model, fields
 from sentinel.core._plugins import PluginHost, PluginInfo
@@ -69,6 +70,7 @@ __all__ = [
     "UnknownTypeError",
     "WEB_ROUTES",
     "bootstrap",
+    "configure_logging",
     "fields",
     "find_config_file",
     "hookimpl",

@@ -113,6 +113,24 @@ class Config:
             return REDACTED
         return node
 
+    def secret_values(self) -> list[str]:
+        """Return every non-empty secret value, for log redaction."""
+        found: list[str] = []
+        self._collect_secrets(self.values, (), found)
+        return found
+
+    def _collect_secrets(
+        self, node: Any, path: tuple[str, ...], found: list[str]
+    ) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                self._collect_secrets(value, (*path, str(key)), found)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                self._collect_secrets(item, (*path, str(index)), found)
+        elif isinstance(node, str) and node and self._is_secret(path):
+            found.append(node)
+
     def _is_secret(self, path: tuple[str, ...]) -> bool:
         spec = self._field(path)
         if spec is not None and spec.secret:
