@@ -52,6 +52,15 @@ class AgentProcess:
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
 
+    def close(self) -> None:
+        """Reap the process and close its output pipe."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
     def output(self) -> str:
         return "\n".join(self.lines)
 
@@ -146,6 +155,7 @@ def finished_agent(
         yield running
     finally:
         stop(running)
+        running.close()
 
 
 def stop(agent: AgentProcess) -> int:
@@ -184,7 +194,7 @@ def box_sha1s(box_url: str) -> dict[str, str]:
             if item.type == "folder":
                 walk(item.id, f"{prefix}{item.name}/")
             else:
-                found[f"{prefix}{item.name}"] = item.sha1
+                found[f"{prefix}{item.name}"] = item.sha_1
 
     root = client.folders.get_folder_items("0", limit=1000)
     sentinel = next(entry for entry in root.entries or [] if entry.name == "Sentinel")

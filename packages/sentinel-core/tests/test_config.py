@@ -235,3 +235,22 @@ def test_logging_level_per_environment(
 def test_secret_values_lists_secrets(config_file: Path) -> None:
     config = load_config(config_file, "prod", [SECTION], environ={"SVC_TOKEN": "s3"})
     assert config.secret_values() == ["s3"]
+
+
+def test_secret_values_by_schema_and_key_name(tmp_path: Path) -> None:
+    store = ConfigSection(
+        "store",
+        {
+            "dsn": Field(str, None, secret=True),
+            "name": Field(str, "x"),
+            "nested": Field("section", fields={"key": Field(str, secret=True)}),
+        },
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "default:\n"
+        "  store: {dsn: dsn-value, name: plain, nested: {key: k-value}}\n"
+        "  other: {password: pw-value, hosts: [a, b], api_keys: [k1]}\n"
+    )
+    config = load_config(path, None, [store], environ={})
+    assert sorted(config.secret_values()) == ["dsn-value", "k-value", "k1", "pw-value"]

@@ -15,14 +15,11 @@ import yaml
 from sentinel.core import (
     LOG_HANDLER,
     Agent,
-    ConfigSection,
-    Field,
     PluginHost,
     load_config,
 )
 from sentinel.core._logging import configure_logging
 from sentinel.log import HandlerConfigError, SlackHandler, TwilioSmsHandler, plugin
-from sentinel.log._setup import configured_secrets
 
 TOKEN = "xoxb-9999-8888-plugintoken"
 
@@ -246,24 +243,3 @@ def test_core_logging_config_names_plugin(
     handler.close()
 
     assert slack_api.texts() == ["ERROR core: through plugin: slack"]
-
-
-def test_configured_secrets_uses_schema_and_key_names() -> None:
-    sections = {
-        "store": ConfigSection(
-            "store",
-            {
-                "dsn": Field(str, None, secret=True),
-                "name": Field(str, "x"),
-                "nested": Field("section", fields={"key": Field(str, secret=True)}),
-            },
-        )
-    }
-    values = {
-        "store": {"dsn": "dsn-value", "name": "plain", "nested": {"key": "k-value"}},
-        "other": {"password": "pw-value", "hosts": ["a", "b"], "api_keys": ["k1"]},
-    }
-
-    secrets = configured_secrets(values, sections)
-
-    assert sorted(secrets) == ["dsn-value", "k-value", "k1", "pw-value"]

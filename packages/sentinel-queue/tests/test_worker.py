@@ -117,7 +117,9 @@ def test_worker_logs_with_name_and_job_id(
     assert ("DEBUG", f"worker w-test: job {done_id} done") in messages
     errors = [text for level, text in messages if level == "ERROR"]
     assert len(errors) == 1
-    assert errors[0].startswith(f"worker w-test: job {failed_id} failed after 1 of")
+    assert errors[0].startswith(f"worker w-test: job {failed_id} failed without retry")
+    error_records = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert error_records[0].exc_info is None
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 5, 30])

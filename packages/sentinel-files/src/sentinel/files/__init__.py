@@ -24,7 +24,6 @@ from sentinel.files._xml import XmlFile
 from sentinel.files._yaml import Yaml12Loader, YamlFile
 
 __all__ = [
-    "FILE_CLASSES",
     "CsvFile",
     "DataFile",
     "Detection",
@@ -32,6 +31,7 @@ __all__ = [
     "EmptyFileError",
     "EncodingGuess",
     "EncryptedFileError",
+    "FILE_CLASSES",
     "FilesError",
     "InvalidFileError",
     "Issue",

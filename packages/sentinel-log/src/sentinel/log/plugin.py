@@ -108,10 +108,10 @@ def sentinel_config_sections() -> list[ConfigSection]:
 @hookimpl
 def sentinel_startup(agent: Agent) -> None:
     """Attach the configured Slack and Twilio handlers to the root logger."""
-    from sentinel.log._setup import configured_secrets, handlers_from_settings
+    from sentinel.log._setup import handlers_from_settings
 
     settings = agent.settings.get("log") or {}
-    secrets = configured_secrets(agent.settings, agent.config.sections)
+    secrets = agent.config.secret_values()
     handlers = handlers_from_settings(settings, secrets)
     root = logging.getLogger()
     for handler in handlers:

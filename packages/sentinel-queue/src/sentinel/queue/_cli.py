@@ -79,9 +79,7 @@ def worker(workers: int | None, queue_name: str | None) -> None:
 
 
 def _configure_logging(host: PluginHost, config: Config, state: Any) -> None:
-    # NOTE: configure_logging is private to sentinel-core; the worker command
-    # needs the same set-up that 'sentinel run' gets.
-    from sentinel.core._logging import configure_logging
+    from sentinel.core import configure_logging
 
     verbosity = int(getattr(state, "verbose", 0) or 0)
     configure_logging(config.section("logging"), host.registry, verbosity)

@@ -28,7 +28,7 @@ def worker_command(
     queue: str | None = None,
 ) -> list[str]:
     """Build the command line of one worker process."""
-    command = [sys.executable, "-m", "sentinel.core.cli"]
+    command = [sys.executable, "-m", "sentinel.core"]
     if env:
         command += ["--env", env]
     if config_path:

@@ -333,6 +333,12 @@ class Worker:
                 job.id,
                 error,
             )
+        elif not retry:
+            # A permanent error is an expected rejection, such as a malformed
+            # file: its message says everything and a traceback would be noise.
+            logger.error(
+                "worker %s: job %s failed without retry: %s", self.name, job.id, error
+            )
         else:
             logger.error(
                 "worker %s: job %s failed after %d of %d attempts: %s",
