@@ -239,6 +239,53 @@ def test_run_processes_whole_corpus(
     assert agent.process.poll() is None
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium: run 'make chromium'")
+def test_dashboard_numbers_match_folders(finished_agent: AgentProcess) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    workdir = finished_agent.workdir
+    counts = {
+        name: len(
+            [
+                path
+                for path in (workdir / name).rglob("*")
+                if path.is_file() and not path.name.endswith(".reason.txt")
+            ]
+        )
+        for name in ("inbox", "processed", "failed")
+    }
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page()
+            page.goto(finished_agent.web_url)
+            for name, count in counts.items():
+                cell = page.get_by_test_id(f"folder-inbox-{name}")
+                sync_api.expect(cell).to_have_text(str(count), timeout=20_000)
+            sync_api.expect(page.get_by_test_id("queue-done")).to_have_text(
+                str(counts["processed"])
+            )
+            sync_api.expect(page.get_by_test_id("queue-failed")).to_have_text(
+                str(counts["failed"])
+            )
+        finally:
+            browser.close()
+
+
 @pytest.mark.parametrize(
     ("relative", "words"),
     [
