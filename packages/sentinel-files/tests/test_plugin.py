@@ -10,17 +10,6 @@ from sentinel.files import plugin
 from sentinel.files._service import build_routes, count_files
 
 
-def test_public_all_is_sorted_and_importable() -> None:
-    # Sorted the way ruff sorts __all__: constants, then classes, then functions.
-    def kind(name: str) -> tuple[int, str]:
-        rank = 0 if name.isupper() else 1 if name[0].isupper() else 2
-        return rank, name
-
-    assert sentinel.files.__all__ == sorted(sentinel.files.__all__, key=kind)
-    for name in sentinel.files.__all__:
-        assert hasattr(sentinel.files, name)
-
-
 def test_plugin_registers_formats_and_task() -> None:
     host = PluginHost()
     host.register_module("files", plugin)

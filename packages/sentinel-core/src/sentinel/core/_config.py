@@ -44,7 +44,7 @@ _TYPE_NAMES = {
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where a config value came from, for error messages."""
+    """Source file, line and environment section of a config value."""
 
     source: str
     line: int | None = None
