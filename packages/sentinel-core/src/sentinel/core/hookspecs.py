@@ -62,4 +62,9 @@ def sentinel_ready(agent: Agent) -> None:
 
 @hookspec
 def sentinel_shutdown(agent: Agent) -> None:
-    """Stop what this plugin started; called in reverse start order on exit."""
+    """Stop what this plugin started when ``sentinel run`` exits.
+
+    Called in pluggy's order, like the other phases: mark the implementation
+    ``tryfirst`` to stop before others (a producer) or ``trylast`` to stop
+    after them (a service that in-flight work still uses).
+    """
