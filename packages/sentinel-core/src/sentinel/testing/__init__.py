@@ -1,0 +1,18 @@
+"""Test helpers for sentinel plugins: fixtures, a task context, contract tests.
+
+Installing sentinel-core registers :mod:`sentinel.testing.plugin` with pytest,
+so its fixtures are available in every test suite of the environment. Contract
+tests live in :mod:`sentinel.testing.contracts`.
+"""
+
+from __future__ import annotations
+
+from sentinel.testing._agent import RunningAgent, agent_config
+from sentinel.testing._context import LocalTaskContext, run_task
+
+__all__ = [
+    "LocalTaskContext",
+    "RunningAgent",
+    "agent_config",
+    "run_task",
+]
