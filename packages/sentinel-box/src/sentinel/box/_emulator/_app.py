@@ -19,11 +19,21 @@ from sentinel.box._emulator import _shapes as shapes
 from sentinel.box._emulator._auth import (
     POLICY_KEY,
     TokenPolicy,
+    authorize_endpoint,
     bearer_token,
     revoke_endpoint,
     token_endpoint,
 )
-from sentinel.box._emulator._faults import FaultPlan
+from sentinel.box._emulator._config import EmulatorConfig
+from sentinel.box._emulator._faults import Fault, FaultPlan, retry_after_value
+from sentinel.box._emulator._limits import (
+    RateLimiter,
+    request_class,
+    retry_after_seconds,
+)
+from sentinel.box._emulator._requests import RequestLog, RequestRecord, facts
+from sentinel.box._emulator._search import SearchQuery, search
+from sentinel.box._emulator._sessions import SessionRegistry
 from sentinel.box._emulator._store import EmulatorStore, Item
 from sentinel.box._errors import EmulatorApiError
 
@@ -33,6 +43,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STORE_KEY = web.AppKey("store", EmulatorStore)
 FAULTS_KEY = web.AppKey("faults", FaultPlan)
+CONFIG_KEY = web.AppKey("config", EmulatorConfig)
+LIMITER_KEY = web.AppKey("limiter", RateLimiter)
+LOG_KEY = web.AppKey("requests", RequestLog)
+SESSIONS_KEY = web.AppKey("sessions", SessionRegistry)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 # Box puts uploads on their own host; the emulator serves them under this prefix
@@ -119,31 +133,84 @@ async def errors_middleware(
 
 
 @web.middleware
-async def faults_middleware(
+async def control_middleware(
     request: web.Request, handler: Handler
 ) -> web.StreamResponse:
-    """Add the configured latency and return injected failures."""
-    faults = request.app[FAULTS_KEY]
+    """Apply latency, faults, authentication and rate limits; log the request."""
     if request.path.startswith("/_emulator/"):
         return await handler(request)
+    status = 0
+    try:
+        response = await _controlled(request, handler)
+        status = 0 if facts(request).dropped else response.status
+        return response
+    except web.HTTPException as error:
+        status = error.status
+        raise
+    finally:
+        _record(request, status)
+
+
+async def _controlled(request: web.Request, handler: Handler) -> web.StreamResponse:
+    faults = request.app[FAULTS_KEY]
     if faults.latency > 0:
         await asyncio.sleep(faults.latency)
     fault = faults.take(request.method, request.path)
-    if fault is not None:
-        logger.info("%s %s: injecting a %d", request.method, request.path, fault.status)
-        raise fault.error()
-    return await handler(request)
+    if fault is not None and not fault.after:
+        failed = await _apply_fault(request, fault)
+        if failed is not None:
+            return failed
+    refused = _authenticate(request) or _rate_limit(request)
+    if refused is not None:
+        return _error_response(refused)
+    response = await handler(request)
+    if fault is not None and fault.after:
+        failed = await _apply_fault(request, fault)
+        if failed is not None:
+            return failed
+    return response
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Reject API requests without an accepted bearer token, with a 401."""
-    is_api = request.path.startswith(("/2.0/", f"{UPLOAD_PREFIX}/2.0/"))
-    if is_api and not request.app[POLICY_KEY].accepts(bearer_token(request)):
-        raise EmulatorApiError(
+async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse | None:
+    logger.info(
+        "%s %s: injecting %s",
+        request.method,
+        request.path,
+        fault.action if fault.action != "error" else fault.status,
+    )
+    if fault.action == "delay":
+        await asyncio.sleep(fault.delay)
+        return None
+    if fault.action == "drop":
+        return await _drop_connection(request)
+    return _error_response(fault.error())
+
+
+async def _drop_connection(request: web.Request) -> web.StreamResponse:
+    """Start an answer, then close the socket before it is complete."""
+    response = web.StreamResponse(status=200)
+    response.content_type = "application/json"
+    response.content_length = 4096
+    await response.prepare(request)
+    await response.write(b'{"type": "')
+    facts(request).dropped = True
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    return response
+
+
+def _authenticate(request: web.Request) -> EmulatorApiError | None:
+    """Check the bearer token of an API request and note whom it acts as."""
+    if not request.path.startswith(("/2.0/", f"{UPLOAD_PREFIX}/2.0/")):
+        return None
+    token = bearer_token(request)
+    user_id = request.app[POLICY_KEY].user_of(token)
+    if user_id is None:
+        return EmulatorApiError(
             401,
             "unauthorized",
-            "The access token is missing or invalid; send a valid one as "
+            "The access token is missing, expired or invalid; send a valid one as "
             "'Authorization: Bearer TOKEN'",
             headers={
                 "WWW-Authenticate": 'Bearer realm="Service", '
@@ -151,7 +218,47 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 'error_description="The access token provided is invalid."'
             },
         )
-    return await handler(request)
+    # As-User makes an admin's or a service account's call act as that user.
+    facts(request).user_id = request.headers.get("As-User", "").strip() or user_id
+    return None
+
+
+def _rate_limit(request: web.Request) -> EmulatorApiError | None:
+    limiter = request.app[LIMITER_KEY]
+    kind = request_class(request.method, request.path)
+    facts(request).limit_class = kind
+    if kind is None or not limiter.enabled:
+        return None
+    wait = limiter.acquire(facts(request).user_id, kind)
+    if wait <= 0:
+        return None
+    form = request.app[CONFIG_KEY].retry_after_form
+    return EmulatorApiError(
+        429,
+        "rate_limit_exceeded",
+        f"Request rate limit exceeded for {kind} requests, please try again later",
+        headers={"Retry-After": retry_after_value(retry_after_seconds(wait), form)},
+    )
+
+
+def _record(request: web.Request, status: int) -> None:
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else request.path
+    noted = facts(request)
+    token = bearer_token(request) or noted.credential
+    request.app[LOG_KEY].add(
+        RequestRecord(
+            time=time.time(),
+            method=request.method,
+            endpoint=f"{request.method} {route}",
+            path=request.path,
+            status=status,
+            token=token,
+            user_id=noted.user_id,
+            limit_class=noted.limit_class,
+            grant_type=noted.grant_type,
+        )
+    )
 
 
 # -- request parsing -----------------------------------------------------------
@@ -227,7 +334,8 @@ async def get_me(request: web.Request) -> web.StreamResponse:
     """Handle ``GET /2.0/users/me``."""
     store = request.app[STORE_KEY]
     root = store.get("0", "folder")
-    return web.json_response(shapes.user_full(store.folder_size(root)))
+    user_id = facts(request).user_id or shapes.USER_ID
+    return web.json_response(shapes.user_full(store.folder_size(root), user_id))
 
 
 async def get_folder(request: web.Request) -> web.StreamResponse:
@@ -482,6 +590,150 @@ async def preflight(request: web.Request) -> web.StreamResponse:
     return web.json_response({"upload_url": str(upload_url), "upload_token": None})
 
 
+# -- upload sessions -----------------------------------------------------------
+
+
+def _upload_base(request: web.Request) -> str:
+    return str(request.url.origin().with_path(f"{UPLOAD_PREFIX}/2.0"))
+
+
+async def create_session(request: web.Request) -> web.StreamResponse:
+    """Handle ``POST <upload>/2.0/files/upload_sessions``."""
+    sessions = request.app[SESSIONS_KEY]
+    body = await _json_body(request)
+    folder_id = body.get("folder_id")
+    if not isinstance(folder_id, str):
+        raise EmulatorApiError(
+            400, "bad_request", "Missing 'folder_id'; send the id of the folder"
+        )
+    session = sessions.create(
+        body.get("file_size"), body.get("file_name"), folder_id=folder_id
+    )
+    return web.json_response(sessions.shape(session, _upload_base(request)), status=201)
+
+
+async def create_version_session(request: web.Request) -> web.StreamResponse:
+    """Handle ``POST <upload>/2.0/files/{id}/upload_sessions``."""
+    sessions = request.app[SESSIONS_KEY]
+    body = await _json_body(request)
+    session = sessions.create(
+        body.get("file_size"),
+        body.get("file_name"),
+        file_id=request.match_info["id"],
+    )
+    return web.json_response(sessions.shape(session, _upload_base(request)), status=201)
+
+
+async def get_session(request: web.Request) -> web.StreamResponse:
+    """Handle ``GET <upload>/2.0/files/upload_sessions/{session}``."""
+    sessions = request.app[SESSIONS_KEY]
+    session = sessions.get(request.match_info["session"])
+    return web.json_response(sessions.shape(session, _upload_base(request)))
+
+
+async def upload_part(request: web.Request) -> web.StreamResponse:
+    """Handle ``PUT <upload>/2.0/files/upload_sessions/{session}``."""
+    sessions = request.app[SESSIONS_KEY]
+    session = sessions.get(request.match_info["session"])
+    offset, size = sessions.check_range(session, request.headers.get("Content-Range"))
+    received = sessions.new_part_path(session)
+    try:
+        with received.open("wb") as stream:
+            while chunk := await request.content.read(_CHUNK):
+                stream.write(chunk)
+    except BaseException:
+        received.unlink(missing_ok=True)
+        raise
+    part = sessions.add_part(
+        session, offset, size, received, request.headers.get("Digest")
+    )
+    return web.json_response({"part": part.shape()})
+
+
+async def list_parts(request: web.Request) -> web.StreamResponse:
+    """Handle ``GET <upload>/2.0/files/upload_sessions/{session}/parts``."""
+    sessions = request.app[SESSIONS_KEY]
+    parts = sessions.list_parts(sessions.get(request.match_info["session"]))
+    offset = _int_param(request, "offset", 0, 10_000)
+    limit = max(_int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT), 1)
+    return web.json_response(
+        {
+            "total_count": len(parts),
+            "limit": limit,
+            "offset": offset,
+            "order": [{"by": "offset", "direction": "ASC"}],
+            "entries": [part.shape() for part in parts[offset : offset + limit]],
+        }
+    )
+
+
+async def plan_session(request: web.Request) -> web.StreamResponse:
+    """Handle ``POST <upload>/2.0/files/upload_sessions/{session}/plan``."""
+    sessions = request.app[SESSIONS_KEY]
+    session = sessions.get(request.match_info["session"])
+    body = await _json_body(request)
+    wanted = body.get("parts")
+    if not isinstance(wanted, list):
+        raise EmulatorApiError(400, "bad_request", "Send 'parts': a list of parts")
+    hits, misses = sessions.plan(session, wanted)
+    return web.json_response(
+        {"upload_session_id": session.id, "hits": hits, "misses": misses}
+    )
+
+
+async def commit_session(request: web.Request) -> web.StreamResponse:
+    """Handle ``POST <upload>/2.0/files/upload_sessions/{session}/commit``."""
+    sessions = request.app[SESSIONS_KEY]
+    session = sessions.get(request.match_info["session"])
+    body = await _json_body(request)
+    attributes = body.get("attributes")
+    times = (None, None)
+    if isinstance(attributes, dict):
+        times = (
+            attributes.get("content_created_at"),
+            attributes.get("content_modified_at"),
+        )
+    item = sessions.commit(
+        session,
+        body.get("parts"),
+        request.headers.get("Digest"),
+        if_match=_if_match(request),
+        content_times=times,
+    )
+    if item is None:
+        # Box is still assembling the parts: the client commits again later.
+        retry = request.app[CONFIG_KEY].commit_retry_after
+        return web.Response(status=202, headers={"Retry-After": f"{retry:g}"})
+    return _files_response(request, item)
+
+
+async def abort_session(request: web.Request) -> web.StreamResponse:
+    """Handle ``DELETE <upload>/2.0/files/upload_sessions/{session}``."""
+    sessions = request.app[SESSIONS_KEY]
+    sessions.abort(sessions.get(request.match_info["session"]))
+    return web.Response(status=204)
+
+
+# -- search --------------------------------------------------------------------
+
+
+async def search_items(request: web.Request) -> web.StreamResponse:
+    """Handle ``GET /2.0/search``."""
+    store = request.app[STORE_KEY]
+    query = SearchQuery.from_params(request.query)
+    total, page = search(store, query)
+    fields = _fields(request)
+    return web.json_response(
+        {
+            "type": "search_results_items",
+            "total_count": total,
+            "limit": query.limit,
+            "offset": query.offset,
+            "entries": [shapes.select(store, item, fields) for item in page],
+        }
+    )
+
+
 # -- control -------------------------------------------------------------------
 
 
@@ -492,14 +744,18 @@ async def add_fault(request: web.Request) -> web.StreamResponse:
     try:
         if "latency" in body:
             faults.latency = float(body["latency"])
-        if "status" in body:
+        if "status" in body or "action" in body:
             retry_after = body.get("retry_after")
             faults.add(
-                int(body["status"]),
+                int(body.get("status", 500)),
                 int(body.get("count", 1)),
                 retry_after=None if retry_after is None else float(retry_after),
                 path_prefix=str(body.get("path", "")),
                 method=body.get("method"),
+                action=str(body.get("action", "error")),
+                after=bool(body.get("after", False)),
+                delay=float(body.get("delay", 0.0)),
+                retry_after_form=str(body.get("retry_after_form", "seconds")),
             )
     except (TypeError, ValueError) as error:
         raise EmulatorApiError(400, "bad_request", str(error)) from error
@@ -512,33 +768,93 @@ async def clear_faults(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+async def get_requests(request: web.Request) -> web.StreamResponse:
+    """Report request counts: ``GET /_emulator/requests``."""
+    log = request.app[LOG_KEY]
+    summary = log.summary()
+    if request.query.get("records", "").lower() == "true":
+        since = float(request.query.get("since", "0") or 0)
+        summary["records"] = log.as_dicts(since)
+    return web.json_response(summary)
+
+
+async def reset_requests(request: web.Request) -> web.StreamResponse:
+    """Forget counts, refill the limits: ``DELETE /_emulator/requests``."""
+    request.app[LOG_KEY].reset()
+    request.app[LIMITER_KEY].reset()
+    return web.Response(status=204)
+
+
+async def expire_tokens(request: web.Request) -> web.StreamResponse:
+    """Make issued access tokens fail: ``POST /_emulator/tokens/expire``."""
+    count = request.app[POLICY_KEY].expire_access_tokens()
+    return web.json_response({"expired": count})
+
+
 def build_app(
-    store: EmulatorStore, policy: TokenPolicy, faults: FaultPlan
+    store: EmulatorStore,
+    policy: TokenPolicy,
+    faults: FaultPlan,
+    *,
+    config: EmulatorConfig | None = None,
+    limiter: RateLimiter | None = None,
+    log: RequestLog | None = None,
 ) -> web.Application:
     """Build the emulator application around a store, token policy and faults."""
+    config = config or EmulatorConfig()
     app = web.Application(
-        middlewares=[errors_middleware, faults_middleware, auth_middleware],
+        middlewares=[control_middleware, errors_middleware],
         # Box accepts files up to 50 GiB in one request on its largest plans.
         client_max_size=50 * 1024**3,
     )
     app[STORE_KEY] = store
     app[POLICY_KEY] = policy
     app[FAULTS_KEY] = faults
+    app[CONFIG_KEY] = config
+    app[LIMITER_KEY] = limiter or RateLimiter(
+        config.user_limits, config.enterprise_limits
+    )
+    app[LOG_KEY] = log or RequestLog()
+    app[SESSIONS_KEY] = SessionRegistry(
+        store,
+        part_size=config.part_size,
+        min_file_size=config.min_chunked_size,
+        lifetime=config.session_lifetime,
+        pending_commits=config.commit_processing,
+    )
     app[DOWNLOADS_KEY] = DownloadLinks()
-    app.router.add_post("/oauth2/token", token_endpoint)
-    app.router.add_post("/oauth2/revoke", revoke_endpoint)
-    app.router.add_get("/2.0/users/me", get_me)
-    app.router.add_post("/2.0/folders", create_folder)
-    app.router.add_get("/2.0/folders/{id}", get_folder)
-    app.router.add_delete("/2.0/folders/{id}", delete_folder)
-    app.router.add_get("/2.0/folders/{id}/items", get_folder_items)
-    app.router.add_route("OPTIONS", "/2.0/files/content", preflight)
-    app.router.add_get("/2.0/files/{id}", get_file)
-    app.router.add_delete("/2.0/files/{id}", delete_file)
-    app.router.add_get("/2.0/files/{id}/content", get_file_content)
-    app.router.add_post(f"{UPLOAD_PREFIX}/2.0/files/content", upload_file)
-    app.router.add_post(f"{UPLOAD_PREFIX}/2.0/files/{{id}}/content", upload_version)
-    app.router.add_get("/download/{token}", download)
-    app.router.add_post("/_emulator/faults", add_fault)
-    app.router.add_delete("/_emulator/faults", clear_faults)
+    _add_routes(app.router)
     return app
+
+
+def _add_routes(router: web.UrlDispatcher) -> None:
+    upload = f"{UPLOAD_PREFIX}/2.0/files"
+    router.add_post("/oauth2/token", token_endpoint)
+    router.add_post("/oauth2/revoke", revoke_endpoint)
+    router.add_get("/api/oauth2/authorize", authorize_endpoint)
+    router.add_get("/2.0/users/me", get_me)
+    router.add_post("/2.0/folders", create_folder)
+    router.add_get("/2.0/folders/{id}", get_folder)
+    router.add_delete("/2.0/folders/{id}", delete_folder)
+    router.add_get("/2.0/folders/{id}/items", get_folder_items)
+    router.add_route("OPTIONS", "/2.0/files/content", preflight)
+    router.add_get("/2.0/files/{id}", get_file)
+    router.add_delete("/2.0/files/{id}", delete_file)
+    router.add_get("/2.0/files/{id}/content", get_file_content)
+    router.add_get("/2.0/search", search_items)
+    router.add_post(f"{upload}/content", upload_file)
+    router.add_post(f"{upload}/upload_sessions", create_session)
+    router.add_get(f"{upload}/upload_sessions/{{session}}", get_session)
+    router.add_put(f"{upload}/upload_sessions/{{session}}", upload_part)
+    router.add_delete(f"{upload}/upload_sessions/{{session}}", abort_session)
+    router.add_get(f"{upload}/upload_sessions/{{session}}/parts", list_parts)
+    router.add_post(f"{upload}/upload_sessions/{{session}}/commit", commit_session)
+    router.add_post(f"{upload}/upload_sessions/{{session}}/plan", plan_session)
+    router.add_post(f"{upload}/{{id}}/content", upload_version)
+    router.add_post(f"{upload}/{{id}}/upload_sessions", create_version_session)
+    router.add_get("/download/{token}", download)
+    router.add_post("/_emulator/faults", add_fault)
+    router.add_delete("/_emulator/faults", clear_faults)
+    router.add_get("/_emulator/requests", get_requests)
+    router.add_delete("/_emulator/requests", reset_requests)
+    router.add_post("/_emulator/tokens/expire", expire_tokens)

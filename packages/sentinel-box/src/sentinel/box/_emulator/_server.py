@@ -8,12 +8,16 @@ import threading
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from aiohttp import web
 
 from sentinel.box._emulator._app import UPLOAD_PREFIX, build_app
 from sentinel.box._emulator._auth import TokenPolicy
+from sentinel.box._emulator._config import EmulatorConfig
 from sentinel.box._emulator._faults import FaultPlan
+from sentinel.box._emulator._limits import RateLimiter
+from sentinel.box._emulator._requests import RequestLog
 from sentinel.box._emulator._store import EmulatorStore
 from sentinel.box._errors import BoxError
 
@@ -27,10 +31,11 @@ class BoxEmulator:
 
     ``start()`` runs it in a daemon thread and returns once it listens; the
     base URLs for a Box client are then ``api_url``, ``upload_url`` and
-    ``oauth_url``. Port 0 picks a free port. ``tokens`` and ``clients`` limit
-    the accepted bearer tokens and client credentials; by default any token
-    is accepted, like a developer token. ``faults`` queues 429 and 5xx
-    answers and sets a latency for tests.
+    ``oauth_url``. Port 0 picks a free port. ``config`` holds every setting
+    (rate limits, token lifetime, part size...); ``tokens``, ``clients`` and
+    ``latency`` override the matching ones. By default any bearer token is
+    accepted, like a developer token. ``faults`` queues failures for tests,
+    ``requests`` counts what was answered, by endpoint, token and status.
     """
 
     def __init__(
@@ -41,13 +46,29 @@ class BoxEmulator:
         *,
         tokens: Collection[str] | None = None,
         clients: Mapping[str, str] | None = None,
-        latency: float = 0.0,
+        latency: float | None = None,
+        config: EmulatorConfig | None = None,
     ) -> None:
+        config = config or EmulatorConfig()
+        if tokens is not None:
+            config = config.updated(tokens=list(tokens))
+        if clients is not None:
+            config = config.updated(clients=dict(clients))
+        if latency is not None:
+            config = config.updated(latency=latency)
         self.root = Path(root)
         self.host = host
         self.port = port
-        self.faults = FaultPlan(latency)
-        self._policy = TokenPolicy(tokens, clients)
+        self.config = config
+        self.faults = FaultPlan(config.latency)
+        self.requests = RequestLog()
+        self.limiter = RateLimiter(config.user_limits, config.enterprise_limits)
+        self._policy = TokenPolicy(
+            config.tokens,
+            config.clients,
+            lifetime=config.token_lifetime,
+            jwt_public_keys=config.jwt_public_keys,
+        )
         self._store: EmulatorStore | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -55,6 +76,37 @@ class BoxEmulator:
         self._ready = threading.Event()
         self._failure: OSError | None = None
         self._listening = False
+
+    @property
+    def tokens(self) -> TokenPolicy:
+        """The accepted tokens and credentials, and the tokens issued so far."""
+        return self._policy
+
+    def expire_access_tokens(self) -> int:
+        """Make every issued access token fail with 401; return how many."""
+        return self._policy.expire_access_tokens()
+
+    def issue_oauth_tokens(self, user_id: str | None = None) -> dict[str, Any]:
+        """Issue an access and refresh token pair, as an OAuth 2.0 consent does."""
+        if user_id is None:
+            return self._policy.issue(refreshable=True)
+        return self._policy.issue(refreshable=True, user_id=user_id)
+
+    def set_limits(
+        self,
+        user_limits: Mapping[str, object] | None = None,
+        enterprise_limits: Mapping[str, object] | None = None,
+    ) -> None:
+        """Replace the rate limits, written like ``{"upload": "20/s"}``."""
+        config = self.config.updated(
+            user_limits=dict(user_limits or {}),
+            enterprise_limits=dict(enterprise_limits or {}),
+        )
+        self.config.user_limits = config.user_limits
+        self.config.enterprise_limits = config.enterprise_limits
+        self.limiter.user_limits = dict(config.user_limits)
+        self.limiter.enterprise_limits = dict(config.enterprise_limits)
+        self.limiter.reset()
 
     @property
     def store(self) -> EmulatorStore:
@@ -93,7 +145,7 @@ class BoxEmulator:
         """Open the store, start serving in a background thread and return self."""
         if self._thread is not None:
             raise BoxError("the Box emulator is already started")
-        self._store = EmulatorStore(self.root)
+        self._store = EmulatorStore(self.root, durable=self.config.durable)
         self._thread = threading.Thread(
             target=self._run, name=f"box-emulator-{self.port}", daemon=True
         )
@@ -146,7 +198,14 @@ class BoxEmulator:
 
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
-        app = build_app(self.store, self._policy, self.faults)
+        app = build_app(
+            self.store,
+            self._policy,
+            self.faults,
+            config=self.config,
+            limiter=self.limiter,
+            log=self.requests,
+        )
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:

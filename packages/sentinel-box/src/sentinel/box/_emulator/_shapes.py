@@ -21,15 +21,23 @@ _MINI_KEYS = {
 _ALWAYS_KEYS = ("type", "id", "etag")
 
 
-def user_mini() -> dict[str, Any]:
-    """Return the emulated user as a mini user."""
-    return {"type": "user", "id": USER_ID, "name": USER_NAME, "login": USER_LOGIN}
-
-
-def user_full(space_used: int) -> dict[str, Any]:
-    """Return the emulated user as ``GET /2.0/users/me`` does."""
+def user_mini(user_id: str = USER_ID) -> dict[str, Any]:
+    """Return an emulated user as a mini user."""
+    if user_id == USER_ID:
+        return {"type": "user", "id": USER_ID, "name": USER_NAME, "login": USER_LOGIN}
+    # Other users (As-User, JWT user tokens, the service account) are named by id.
     return {
-        **user_mini(),
+        "type": "user",
+        "id": user_id,
+        "name": f"Emulated User {user_id}",
+        "login": f"user-{user_id}@sentinel.invalid",
+    }
+
+
+def user_full(space_used: int, user_id: str = USER_ID) -> dict[str, Any]:
+    """Return an emulated user as ``GET /2.0/users/me`` does."""
+    return {
+        **user_mini(user_id),
         "created_at": "2024-01-01T00:00:00+00:00",
         "modified_at": "2024-01-01T00:00:00+00:00",
         "language": "en",

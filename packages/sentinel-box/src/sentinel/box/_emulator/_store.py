@@ -149,9 +149,10 @@ class EmulatorStore:
     picked up when the store opens.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.durable = durable
         self._meta_dir = self.root / META_DIRNAME
         self._versions_dir = self._meta_dir / "versions"
         self._tmp_dir = self._meta_dir / "tmp"
@@ -167,7 +168,18 @@ class EmulatorStore:
         self._reconcile()
         self._save()
 
+    @property
+    def meta_dir(self) -> Path:
+        """The folder that holds the metadata, old versions and temporary files."""
+        return self._meta_dir
+
     # -- reading -----------------------------------------------------------
+
+    def all_items(self) -> list[Item]:
+        """Return every file and folder except the root, in id order."""
+        with self._lock:
+            items = [item for item in self._items.values() if item.id != ROOT_ID]
+        return sorted(items, key=lambda item: int(item.id))
 
     def get(self, item_id: str, kind: str | None = None) -> Item:
         """Return the item ``item_id``, optionally requiring a type."""
@@ -449,9 +461,10 @@ class EmulatorStore:
         handle, name = tempfile.mkstemp(dir=self._meta_dir, prefix="metadata-")
         # Write, sync and rename so a crash leaves the old file or the new one.
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1)
-            stream.flush()
-            os.fsync(stream.fileno())
+            json.dump(data, stream, separators=(",", ":"))
+            if self.durable:
+                stream.flush()
+                os.fsync(stream.fileno())
         os.replace(name, self._metadata_file)
 
     def _reconcile(self) -> None:
