@@ -1,9 +1,9 @@
-"""The core's own plugin: config sections that every installation has."""
+"""The core's own plugin: config sections and commands of every installation."""
 
 from __future__ import annotations
 
 from sentinel.core._markers import hookimpl
-from sentinel.core._types import ConfigSection, Field
+from sentinel.core._types import CommandSpec, ConfigSection, Field
 
 LOGGING_SECTION = ConfigSection(
     name="logging",
@@ -48,3 +48,15 @@ PLUGINS_SECTION = ConfigSection(
 def sentinel_config_sections() -> list[ConfigSection]:
     """Declare the logging and plugins sections."""
     return [LOGGING_SECTION, PLUGINS_SECTION]
+
+
+@hookimpl
+def sentinel_commands() -> list[CommandSpec]:
+    """Declare the ``sentinel plugin`` group of tools for plugin authors."""
+    return [
+        CommandSpec(
+            "plugin",
+            "sentinel.core._plugin_cli:plugin",
+            "Create a plugin distribution and print the hook reference.",
+        )
+    ]
