@@ -74,6 +74,8 @@ class TokenPolicy:
         self._issued: dict[str, _Issued] = {}
         self._refresh: dict[str, str] = {}
         self._spent_refresh: set[str] = set()
+        # Issued tokens stay refused after they expire, even when any token works.
+        self._expired: set[str] = set()
         self._codes: dict[str, tuple[str, float]] = {}
         self._jtis: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -87,6 +89,8 @@ class TokenPolicy:
             if issued is not None:
                 if issued.expires_at > time.time():
                     return issued.user_id
+                return None
+            if token in self._expired:
                 return None
             if self._tokens is None or token in self._tokens:
                 return DEFAULT_USER_ID
@@ -205,6 +209,7 @@ class TokenPolicy:
         """Make every issued access token fail with 401; return how many."""
         with self._lock:
             count = len(self._issued)
+            self._expired.update(self._issued)
             self._issued.clear()
         return count
 
@@ -311,6 +316,20 @@ def grant_token(
     )
 
 
+def _presented(form: Mapping[str, str]) -> str:
+    """Name the credential a token request presents, even one rejected."""
+    for key in ("refresh_token", "code"):
+        if form.get(key):
+            return form[key]
+    assertion = form.get("assertion", "").split(".")
+    if len(assertion) == 3:
+        try:
+            return str(_jwt_part(assertion[1], "payload").get("jti", ""))
+        except OAuthError:
+            return ""
+    return form.get("client_id", "")
+
+
 def oauth_error_response(error: OAuthError) -> web.Response:
     """Render an OAuth error as Box does, with Box's error object keys added."""
     body = {
@@ -332,6 +351,7 @@ async def token_endpoint(request: web.Request) -> web.Response:
     form = await request.post()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     facts(request).grant_type = fields.get("grant_type", "")
+    facts(request).credential = _presented(fields)
     try:
         body, credential = grant_token(policy, fields)
     except OAuthError as error:
