@@ -14,8 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sentinel.core import PluginHost
-from sentinel.testing._agent import RunningAgent
+# Contract checks are plain asserts; registering their modules before any
+# test imports them makes pytest show the compared values on failure.
+pytest.register_assert_rewrite(
+    "sentinel.testing._contract_base",
+    "sentinel.testing._file_contract",
+    "sentinel.testing._log_contract",
+    "sentinel.testing._task_contract",
+    "sentinel.testing._web_contract",
+)
+
+from sentinel.core import PluginHost  # noqa: E402 - after the rewrite hook
+from sentinel.testing._agent import RunningAgent  # noqa: E402
 
 if TYPE_CHECKING:
     from sentinel.box import BoxEmulator
