@@ -62,10 +62,10 @@ def build_env(env_dir: Path, tools: list[str], link_site: bool) -> Path:
     if link_site:
         _link_site(python)
         return python
-    wanted = [str(REPO / "packages" / f"sentinel-{name}") for name in PACKAGES]
-    wanted += [COMPETITORS[tool] for tool in tools if tool in COMPETITORS]
+    requirements = [str(REPO / "packages" / f"sentinel-{name}") for name in PACKAGES]
+    requirements += [COMPETITORS[tool] for tool in tools if tool in COMPETITORS]
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *wanted], check=True
+        [str(python), "-m", "pip", "install", "--quiet", *requirements], check=True
     )
     return python
 
