@@ -49,6 +49,7 @@ def test_enqueue_fetch_finish(queue: Queue) -> None:
         "delayed": 0,
         "done": 1,
         "failed": 0,
+        "cancelled": 0,
     }
 
 
@@ -249,11 +250,15 @@ def test_finished_jobs_expire(client: redis.Redis) -> None:
 def test_progress_is_stored_while_active(queue: Queue) -> None:
     job_id = queue.enqueue("qtest.echo", {})
     job = fetch_job(queue)
-    queue.progress(job_id, 1.5, "half")
+    assert queue.progress(job, 1.5, "half")
     record = queue.get(job_id)
     assert record is not None
     assert record["progress"] == {"fraction": 1.0, "message": "half"}
     queue.finish(job, None)
+    record = queue.get(job_id)
+    assert record is not None
+    assert record["progress"] is None
+    assert not queue.progress(job, 0.5, "after the end")
     record = queue.get(job_id)
     assert record is not None
     assert record["progress"] is None

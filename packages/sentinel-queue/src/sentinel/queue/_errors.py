@@ -19,3 +19,15 @@ class JobEncodingError(QueueError, ValueError):
 
 class QueueConfigError(QueueError):
     """The queue section of the config is missing a value the command needs."""
+
+
+class QueueConnectionError(QueueError):
+    """The Redis server of the queue cannot be reached or refuses the client."""
+
+
+class JobTimeoutError(QueueError):
+    """A job ran longer than its timeout and was interrupted."""
+
+
+class JobCancelledError(QueueError):
+    """A running job was cancelled on request and interrupted."""

@@ -18,7 +18,8 @@ ACTIVE = "active"
 DELAYED = "delayed"
 DONE = "done"
 FAILED = "failed"
-STATES = (QUEUED, ACTIVE, DELAYED, DONE, FAILED)
+CANCELLED = "cancelled"
+STATES = (QUEUED, ACTIVE, DELAYED, DONE, FAILED, CANCELLED)
 
 
 def new_job_id() -> str:
@@ -43,6 +44,8 @@ def encode_spec(
     payload: Mapping[str, Any],
     max_attempts: int,
     unique_key: str | None,
+    *,
+    timeout: float | None = None,
 ) -> str:
     """Encode the immutable part of a job as versioned JSON."""
     spec = {
@@ -52,6 +55,7 @@ def encode_spec(
         "payload": dict(payload),
         "max_attempts": max_attempts,
         "unique_key": unique_key,
+        "timeout": timeout,
     }
     return dump_json(spec, f"payload of task {task!r}")
 
@@ -66,6 +70,19 @@ def decode_spec(raw: str) -> dict[str, Any]:
             f"{FORMAT_VERSION}; upgrade sentinel-queue on this machine"
         )
     return spec
+
+
+def timestamp(value: Any) -> float | None:
+    """Return epoch seconds from a stored timestamp.
+
+    The scripts store integer microseconds as a string, which keeps full
+    precision; records written before that hold seconds as a number.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return int(value) / 1_000_000
+    return float(value)
 
 
 def _empty_to_none(value: Any) -> Any:
@@ -100,9 +117,11 @@ def job_record(
         "unique_key": spec.get("unique_key"),
         "worker": status.get("worker"),
         "progress": json.loads(progress_text) if progress_text else None,
-        "enqueued_at": status.get("enqueued_at"),
-        "started_at": status.get("started_at"),
-        "finished_at": status.get("finished_at"),
+        "priority": status.get("priority", 0),
+        "cancel_requested": bool(status.get("cancel")),
+        "enqueued_at": timestamp(status.get("enqueued_at")),
+        "started_at": timestamp(status.get("started_at")),
+        "finished_at": timestamp(status.get("finished_at")),
     }
 
 
@@ -121,6 +140,7 @@ class Job:
     max_attempts: int
     token: int
     enqueued_at: float
+    timeout: float | None = None
 
     @classmethod
     def from_fetch(cls, job_id: str, spec_raw: str, status_raw: str) -> Job:
@@ -134,5 +154,6 @@ class Job:
             attempt=int(status["attempts"]),
             max_attempts=int(status["max_attempts"]),
             token=int(status["token"]),
-            enqueued_at=float(status["enqueued_at"]),
+            enqueued_at=timestamp(status["enqueued_at"]) or 0.0,
+            timeout=spec.get("timeout"),
         )

@@ -1,13 +1,19 @@
 """Lua scripts that make each state change of a job one atomic step.
 
 Every script receives all keys of the queue, in :data:`KEY_ORDER`, so it
-names every key it may touch, and reads the clock with ``TIME`` so that
-leases and delays do not depend on the clocks of the worker machines.
+names every key it may touch (all share one hash tag, so a queue works on
+Redis Cluster), and reads the clock with ``TIME`` so that leases and delays
+do not depend on the clocks of the worker machines.
 
 A job's mutable status is a small JSON object that only these scripts write
-with ``cjson``. The job's payload and result are stored as opaque JSON text
-that the scripts never decode, because ``cjson`` turns an empty list into an
-object and rounds integers beyond 14 digits.
+with ``cjson``. ``cjson`` prints numbers with 14 significant digits, so
+timestamps are stored as strings of integer microseconds, never as numbers.
+The job's payload and result are opaque JSON text that the scripts never
+decode, because ``cjson`` turns an empty list into an object.
+
+The queued jobs are a sorted set scored by priority and then by order of
+arrival: ``-priority * 2^40 + sequence``, so ``ZPOPMIN`` takes the highest
+priority first and jobs of one priority in order.
 """
 
 from __future__ import annotations
@@ -31,14 +37,19 @@ KEY_ORDER = (
 # At most this many wake tokens wait in the wake list; one token wakes one
 # idle worker, which then fetches until the queue is empty.
 WAKE_CAP = 64
+# Priorities range over -PRIORITY_LIMIT..PRIORITY_LIMIT; higher runs first.
+PRIORITY_LIMIT = 1000
 
 _PRELUDE_TEMPLATE = """
 local K = {}
 for i, name in ipairs({@KEY_NAMES@}) do K[name] = KEYS[i] end
 
-local function now()
+-- Seconds as a number (for sorted-set scores) and integer microseconds as
+-- a string (for stored timestamps, which must keep full precision).
+local function clock()
   local t = redis.call('TIME')
-  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+  local us = t[1] .. string.format('%06d', tonumber(t[2]))
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000, us
 end
 
 local function load_status(id)
@@ -60,34 +71,113 @@ local function is_unfinished(state)
   return state == 'queued' or state == 'active' or state == 'delayed'
 end
 
-local function close_job(id, status, state, t, ttl, cap)
-  status.state = state
-  status.finished_at = t
-  redis.call('ZREM', K.active, id)
-  redis.call('HDEL', K.progress, id)
+local function queue_score(status)
+  return -(status.priority or 0) * 1099511627776 + status.seq
+end
+
+local function push_queued(id, status)
+  status.state = 'queued'
   save_status(id, status)
-  local list = K.failed
-  if state == 'done' then list = K.done end
-  redis.call('LPUSH', list, id)
-  redis.call('LTRIM', list, 0, cap - 1)
-  redis.call('HINCRBY', K.stats, state, 1)
-  redis.call('ZADD', K.expires, t + ttl, id)
+  redis.call('ZADD', K.queued, queue_score(status), id)
+end
+
+local function drop_unique(id, status)
   local ukey = status.unique_key
   if type(ukey) == 'string' and redis.call('HGET', K.unique, ukey) == id then
     redis.call('HDEL', K.unique, ukey)
   end
+end
+
+local function close_job(id, status, state, t, us, ttl, cap)
+  status.state = state
+  status.finished_at = us
+  redis.call('ZREM', K.active, id)
+  redis.call('ZREM', K.queued, id)
+  redis.call('ZREM', K.delayed, id)
+  redis.call('HDEL', K.progress, id)
+  save_status(id, status)
+  local list = K.failed
+  if state == 'done' then list = K.done end
+  if state ~= 'cancelled' then
+    redis.call('LPUSH', list, id)
+    redis.call('LTRIM', list, 0, cap - 1)
+  end
+  redis.call('HINCRBY', K.stats, state, 1)
+  redis.call('ZADD', K.expires, t + ttl, id)
+  drop_unique(id, status)
+end
+
+local function promote_due(t, limit)
+  local due = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', t, 'LIMIT', 0, limit)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', K.delayed, id)
+    local status = load_status(id)
+    if status then push_queued(id, status) end
+  end
+end
+
+-- A token bucket of `rate` jobs a second holding at most `burst`; returns
+-- how many of `want` jobs may start now.
+local function take_tokens(t, want, rate, burst)
+  if rate <= 0 then return want end
+  local state = redis.call('HMGET', K.stats, 'bucket_tokens', 'bucket_at')
+  local tokens = tonumber(state[1]) or burst
+  local at = tonumber(state[2]) or t
+  tokens = math.min(burst, tokens + math.max(0, t - at) * rate)
+  local n = math.min(want, math.floor(tokens))
+  redis.call('HSET', K.stats, 'bucket_tokens', tostring(tokens - n),
+             'bucket_at', tostring(t))
+  return n
+end
+
+-- Moves up to `count` queued jobs to active for `worker` and appends
+-- id, job JSON and status JSON of each to `out`.
+local function take_jobs(out, t, us, lease, worker, count)
+  local taken = 0
+  while taken < count do
+    local popped = redis.call('ZPOPMIN', K.queued)
+    local id = popped[1]
+    if not id then break end
+    local status = load_status(id)
+    local spec = redis.call('HGET', K.jobs, id)
+    -- A queued id without data was purged by hand; skip it rather than stall.
+    if status and spec then
+      status.state = 'active'
+      status.attempts = status.attempts + 1
+      status.token = status.token + 1
+      status.started_at = us
+      status.worker = worker
+      save_status(id, status)
+      redis.call('ZADD', K.active, t + lease, id)
+      out[#out + 1] = id
+      out[#out + 1] = spec
+      out[#out + 1] = cjson.encode(status)
+      taken = taken + 1
+    end
+  end
+end
+
+local function finish_job(id, token, result, t, us, ttl, cap)
+  local status = load_status(id)
+  if not status or status.state ~= 'active' or status.token ~= token then return 0 end
+  redis.call('HSET', K.results, id, result)
+  status.error = nil
+  close_job(id, status, 'done', t, us, ttl, cap)
+  return 1
 end
 """
 _PRELUDE = _PRELUDE_TEMPLATE.replace(
     "@KEY_NAMES@", ", ".join(f"'{name}'" for name in KEY_ORDER)
 ).replace("@WAKE_CAP@", str(WAKE_CAP))
 
-# ARGV: job id, job JSON, max attempts, unique key or ''.
+# ARGV: job id, job JSON, max attempts, unique key or '', priority,
+# delay in seconds (<= 0: run now).
 # Returns {job id, 1} for a new job or {existing id, 0} for a duplicate.
 ENQUEUE = (
     _PRELUDE
     + """
 local id, spec, max_attempts, ukey = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local priority, delay = tonumber(ARGV[5]), tonumber(ARGV[6])
 if ukey ~= '' then
   local existing = redis.call('HGET', K.unique, ukey)
   if existing then
@@ -96,73 +186,81 @@ if ukey ~= '' then
   end
   redis.call('HSET', K.unique, ukey, id)
 end
-local status = {state = 'queued', attempts = 0, token = 0,
-                max_attempts = max_attempts, enqueued_at = now()}
+local t, us = clock()
+local status = {state = 'queued', attempts = 0, token = 0, priority = priority,
+                seq = redis.call('HINCRBY', K.stats, 'seq', 1),
+                max_attempts = max_attempts, enqueued_at = us}
 if ukey ~= '' then status.unique_key = ukey end
 redis.call('HSET', K.jobs, id, spec)
-save_status(id, status)
-redis.call('LPUSH', K.queued, id)
+if delay > 0 then
+  status.state = 'delayed'
+  save_status(id, status)
+  redis.call('ZADD', K.delayed, t + delay, id)
+else
+  push_queued(id, status)
+end
 wake()
 return {id, 1}
 """
 )
 
-# ARGV: lease seconds, worker name, max delayed jobs to promote.
-# Promotes due retries, then moves the oldest queued job to active.
-# Returns {id, job JSON, status JSON} or {'', seconds until the next retry or ''}.
-FETCH = (
+# ARGV: lease seconds, worker name, jobs to fetch, seconds to keep done jobs,
+# list cap, concurrency limit (0: none), rate per second (0: none), burst,
+# then id, fencing token and result JSON of each job to acknowledge as done.
+# Acknowledges first, promotes due delayed jobs, then leases up to the
+# requested number of jobs, so a busy worker needs one call per batch.
+# Returns {acks, jobs, wait}: one flag per acknowledged job (1 stored, 0
+# stale), id/job JSON/status JSON triples, and when no job was taken the
+# seconds until a delayed job is due or ''.
+ACK_FETCH = (
     _PRELUDE
     + """
-local lease, worker, limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local t = now()
-local due = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', t, 'LIMIT', 0, limit)
-for _, id in ipairs(due) do
-  redis.call('ZREM', K.delayed, id)
-  local status = load_status(id)
-  if status then
-    status.state = 'queued'
-    save_status(id, status)
-    redis.call('LPUSH', K.queued, id)
-  end
+local lease, worker, count = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5])
+local limit, rate, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local t, us = clock()
+local acks = {}
+for i = 9, #ARGV, 3 do
+  acks[#acks + 1] = finish_job(ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2],
+                               t, us, ttl, cap)
 end
-while true do
-  local id = redis.call('RPOP', K.queued)
-  if not id then
-    local first = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
-    if first[2] then return {'', tostring(tonumber(first[2]) - t)} end
-    return {'', ''}
+local jobs = {}
+if count > 0 then
+  promote_due(t, 100)
+  if limit > 0 then
+    count = math.min(count, limit - redis.call('ZCARD', K.active))
   end
-  local status = load_status(id)
-  local spec = redis.call('HGET', K.jobs, id)
-  -- A queued id without data was purged by hand; skip it rather than stall.
-  if status and spec then
-    status.state = 'active'
-    status.attempts = status.attempts + 1
-    status.token = status.token + 1
-    status.started_at = t
-    status.worker = worker
-    save_status(id, status)
-    redis.call('ZADD', K.active, t + lease, id)
-    return {id, spec, cjson.encode(status)}
+  if count > 0 and redis.call('ZCARD', K.queued) > 0 then
+    count = take_tokens(t, count, rate, burst)
   end
+  if count > 0 then take_jobs(jobs, t, us, lease, worker, count) end
 end
+local wait = ''
+if #jobs == 0 then
+  local first = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
+  if first[2] then wait = tostring(tonumber(first[2]) - t) end
+  if redis.call('ZCARD', K.queued) > 0 then wait = '0.05' end
+end
+return {acks, jobs, wait}
 """
 )
 
 # ARGV: lease seconds, then pairs of job id and fencing token.
-# Returns one flag per job: 1 renewed, 0 the job is no longer this worker's.
+# Returns one flag per job: 1 renewed, 0 the job is no longer this worker's,
+# 2 renewed but cancellation was requested.
 HEARTBEAT = (
     _PRELUDE
     + """
 local lease = tonumber(ARGV[1])
-local t = now()
+local t = clock()
 local renewed = {}
 for i = 2, #ARGV, 2 do
   local id, token = ARGV[i], tonumber(ARGV[i + 1])
   local status = load_status(id)
   if status and status.state == 'active' and status.token == token then
     redis.call('ZADD', K.active, 'XX', t + lease, id)
-    renewed[#renewed + 1] = 1
+    if status.cancel then renewed[#renewed + 1] = 2
+    else renewed[#renewed + 1] = 1 end
   else
     renewed[#renewed + 1] = 0
   end
@@ -171,24 +269,10 @@ return renewed
 """
 )
 
-# ARGV: job id, fencing token, result JSON, seconds to keep the job, list cap.
-# Returns 1 when stored, 0 when the token is stale.
-FINISH = (
-    _PRELUDE
-    + """
-local id, token = ARGV[1], tonumber(ARGV[2])
-local status = load_status(id)
-if not status or status.state ~= 'active' or status.token ~= token then return 0 end
-redis.call('HSET', K.results, id, ARGV[3])
-status.error = nil
-close_job(id, status, 'done', now(), tonumber(ARGV[4]), tonumber(ARGV[5]))
-return 1
-"""
-)
-
 # ARGV: job id, fencing token, error text, retry delay in seconds (negative:
-# never retry), seconds to keep the job, list cap.
-# Returns 'retry', 'failed' or 'stale'.
+# never retry), seconds to keep the job, list cap, final state ('failed' or
+# 'cancelled').
+# Returns 'retry', 'failed', 'cancelled' or 'stale'.
 FAIL = (
     _PRELUDE
     + """
@@ -198,7 +282,11 @@ if not status or status.state ~= 'active' or status.token ~= token then
   return 'stale'
 end
 status.error = ARGV[3]
-local t = now()
+local t, us = clock()
+if status.cancel then
+  close_job(id, status, 'cancelled', t, us, tonumber(ARGV[5]), tonumber(ARGV[6]))
+  return 'cancelled'
+end
 if delay >= 0 and status.attempts < status.max_attempts then
   status.state = 'delayed'
   redis.call('ZREM', K.active, id)
@@ -207,39 +295,58 @@ if delay >= 0 and status.attempts < status.max_attempts then
   save_status(id, status)
   return 'retry'
 end
-close_job(id, status, 'failed', t, tonumber(ARGV[5]), tonumber(ARGV[6]))
-return 'failed'
+close_job(id, status, ARGV[7], t, us, tonumber(ARGV[5]), tonumber(ARGV[6]))
+return ARGV[7]
 """
 )
 
-# ARGV: job id, fencing token. Gives an unfinished job back without using up
-# the attempt, at the head of the queue. Returns 1, or 0 when the token is stale.
+# ARGV: pairs of job id and fencing token. Gives unfinished jobs back
+# without using up their attempt, at the head of their priority.
+# Returns one flag per job: 1 released, 0 stale token.
 RELEASE = (
+    _PRELUDE
+    + """
+local released = {}
+for i = 1, #ARGV, 2 do
+  local id, token = ARGV[i], tonumber(ARGV[i + 1])
+  local status = load_status(id)
+  if status and status.state == 'active' and status.token == token then
+    status.attempts = status.attempts - 1
+    redis.call('ZREM', K.active, id)
+    redis.call('HDEL', K.progress, id)
+    push_queued(id, status)
+    released[#released + 1] = 1
+  else
+    released[#released + 1] = 0
+  end
+end
+wake()
+return released
+"""
+)
+
+# ARGV: job id, fencing token, progress JSON.
+# Stores the progress of an active job; returns 0 when the token is stale.
+PROGRESS = (
     _PRELUDE
     + """
 local id, token = ARGV[1], tonumber(ARGV[2])
 local status = load_status(id)
 if not status or status.state ~= 'active' or status.token ~= token then return 0 end
-status.state = 'queued'
-status.attempts = status.attempts - 1
-redis.call('ZREM', K.active, id)
-redis.call('HDEL', K.progress, id)
-save_status(id, status)
-redis.call('RPUSH', K.queued, id)
-wake()
+redis.call('HSET', K.progress, id, ARGV[3])
 return 1
 """
 )
 
 # ARGV: max jobs to handle, seconds to keep failed jobs, list cap.
 # Requeues active jobs whose lease expired (or fails them when no attempt is
-# left) and deletes finished jobs whose time is up.
+# left), promotes due delayed jobs and deletes finished jobs whose time is up.
 # Returns {requeued ids, failed ids}.
 RECOVER = (
     _PRELUDE
     + """
 local limit, ttl, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local t = now()
+local t, us = clock()
 local requeued, failed = {}, {}
 local expired = redis.call('ZRANGEBYSCORE', K.active, '-inf', t, 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do
@@ -249,43 +356,136 @@ for _, id in ipairs(expired) do
   else
     status.error = 'lease expired during attempt ' .. status.attempts .. ' of ' ..
       status.max_attempts .. ': the worker stopped or lost its connection'
-    if status.attempts >= status.max_attempts then
-      close_job(id, status, 'failed', t, ttl, cap)
+    if status.cancel then
+      close_job(id, status, 'cancelled', t, us, ttl, cap)
+    elseif status.attempts >= status.max_attempts then
+      close_job(id, status, 'failed', t, us, ttl, cap)
       failed[#failed + 1] = id
     else
-      status.state = 'queued'
       redis.call('ZREM', K.active, id)
       redis.call('HDEL', K.progress, id)
-      save_status(id, status)
-      redis.call('RPUSH', K.queued, id)
+      push_queued(id, status)
       requeued[#requeued + 1] = id
     end
   end
 end
+promote_due(t, limit)
 if #requeued > 0 then wake() end
 local stale = redis.call('ZRANGEBYSCORE', K.expires, '-inf', t, 'LIMIT', 0, limit)
 for _, id in ipairs(stale) do
+  -- Markers of enqueued cron ticks live in the stats hash.
+  if string.sub(id, 1, 5) == 'tick:' then redis.call('HDEL', K.stats, id) end
   redis.call('HDEL', K.jobs, id)
   redis.call('HDEL', K.status, id)
   redis.call('HDEL', K.results, id)
+  redis.call('HDEL', K.progress, id)
   redis.call('ZREM', K.expires, id)
 end
 return {requeued, failed}
 """
 )
 
-# ARGV: 'done' or 'failed' and a limit, or 'ids' followed by job ids.
+# ARGV: job id, seconds to keep the job, list cap.
+# A queued or delayed job is cancelled at once; an active one is marked, and
+# its worker learns it from the next heartbeat.
+# Returns 'cancelled', 'cancelling', 'finished' (already done, failed or
+# cancelled) or 'unknown'.
+CANCEL = (
+    _PRELUDE
+    + """
+local id = ARGV[1]
+local status = load_status(id)
+if not status then return 'unknown' end
+if status.state == 'queued' or status.state == 'delayed' then
+  local t, us = clock()
+  status.error = 'cancelled'
+  close_job(id, status, 'cancelled', t, us, tonumber(ARGV[2]), tonumber(ARGV[3]))
+  return 'cancelled'
+end
+if status.state == 'active' then
+  status.cancel = true
+  save_status(id, status)
+  return 'cancelling'
+end
+return 'finished'
+"""
+)
+
+# ARGV: job id, with 'reset' to start its attempts from zero.
+# Queues a failed or cancelled job again. Returns 1, or 0 when the job is
+# unknown or not finished as failed or cancelled.
+REQUEUE = (
+    _PRELUDE
+    + """
+local id = ARGV[1]
+local status = load_status(id)
+if not status or (status.state ~= 'failed' and status.state ~= 'cancelled') then
+  return 0
+end
+local t, us = clock()
+redis.call('LREM', K.failed, 0, id)
+redis.call('ZREM', K.expires, id)
+redis.call('HDEL', K.results, id)
+status.attempts = 0
+status.cancel = nil
+status.error = nil
+status.finished_at = nil
+status.seq = redis.call('HINCRBY', K.stats, 'seq', 1)
+status.requeued_at = us
+push_queued(id, status)
+wake()
+return 1
+"""
+)
+
+# ARGV: state to purge ('queued', 'delayed', 'failed' or 'done'), limit.
+# Deletes up to `limit` jobs in that state; returns how many.
+PURGE = (
+    _PRELUDE
+    + """
+local state, limit = ARGV[1], tonumber(ARGV[2])
+local ids
+if state == 'queued' or state == 'delayed' then
+  ids = redis.call('ZRANGE', K[state], 0, limit - 1)
+else
+  ids = redis.call('LRANGE', K[state], 0, limit - 1)
+end
+for _, id in ipairs(ids) do
+  local status = load_status(id)
+  if status then drop_unique(id, status) end
+  redis.call('ZREM', K.queued, id)
+  redis.call('ZREM', K.delayed, id)
+  redis.call('LREM', K[state == 'done' and 'done' or 'failed'], 0, id)
+  redis.call('ZREM', K.expires, id)
+  redis.call('HDEL', K.jobs, id)
+  redis.call('HDEL', K.status, id)
+  redis.call('HDEL', K.results, id)
+  redis.call('HDEL', K.progress, id)
+end
+return #ids
+"""
+)
+
+# ARGV: 'done' or 'failed' and a limit and an offset, 'queued', 'delayed' or
+# 'active' and a limit and an offset, or 'ids' followed by job ids.
 # Returns a flat list of id, job JSON, status JSON, result JSON, progress JSON
 # per job, with false for a missing part.
 READ = (
     _PRELUDE
     + """
 local ids
-if ARGV[1] == 'ids' then
+local what = ARGV[1]
+if what == 'ids' then
   ids = {}
   for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
 else
-  ids = redis.call('LRANGE', K[ARGV[1]], 0, tonumber(ARGV[2]) - 1)
+  local first = tonumber(ARGV[3] or 0)
+  local last = first + tonumber(ARGV[2]) - 1
+  if what == 'done' or what == 'failed' then
+    ids = redis.call('LRANGE', K[what], first, last)
+  else
+    ids = redis.call('ZRANGE', K[what], first, last)
+  end
 end
 local out = {}
 for _, id in ipairs(ids) do
@@ -299,16 +499,40 @@ return out
 """
 )
 
-# Returns {queued, active, delayed, done, failed} as one consistent snapshot.
+# Returns {queued, active, delayed, done, failed, cancelled} as one snapshot.
 COUNTS = (
     _PRELUDE
     + """
 return {
-  redis.call('LLEN', K.queued),
+  redis.call('ZCARD', K.queued),
   redis.call('ZCARD', K.active),
   redis.call('ZCARD', K.delayed),
   tonumber(redis.call('HGET', K.stats, 'done') or 0),
   tonumber(redis.call('HGET', K.stats, 'failed') or 0),
+  tonumber(redis.call('HGET', K.stats, 'cancelled') or 0),
 }
+"""
+)
+
+# ARGV: cron tick id (the schedule name and the tick's time), seconds to keep
+# the marker, then the ENQUEUE arguments.
+# Enqueues the tick's job unless another scheduler already did.
+# Returns the job id, or '' when the tick was enqueued before.
+ENQUEUE_TICK = (
+    _PRELUDE
+    + """
+local field = 'tick:' .. ARGV[1]
+if redis.call('HSETNX', K.stats, field, ARGV[3]) == 0 then return '' end
+local t = clock()
+redis.call('ZADD', K.expires, t + tonumber(ARGV[2]), field)
+local id, spec, max_attempts = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local status = {state = 'queued', attempts = 0, token = 0,
+                priority = tonumber(ARGV[7]),
+                seq = redis.call('HINCRBY', K.stats, 'seq', 1),
+                max_attempts = max_attempts, enqueued_at = select(2, clock())}
+redis.call('HSET', K.jobs, id, spec)
+push_queued(id, status)
+wake()
+return id
 """
 )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import random
+import signal
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
 from typing import Any, TypeVar
 
 import redis
@@ -22,8 +26,8 @@ from sentinel.core import (
     TypeRegistry,
     UnknownTypeError,
 )
-from sentinel.queue._errors import JobEncodingError
-from sentinel.queue._job import Job
+from sentinel.queue._errors import JobCancelledError, JobEncodingError, JobTimeoutError
+from sentinel.queue._job import CANCELLED, Job, dump_json
 from sentinel.queue._queue import RETRY, STALE, Queue
 
 logger = logging.getLogger(__name__)
@@ -36,6 +40,13 @@ CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 MAX_BACKOFF = 300.0
 RECOVER_INTERVAL = 1.0
 IDLE_WAIT = 1.0
+# A worker leases about this many seconds of work per fetch, judged by the
+# average run time of its recent jobs, and never more than MAX_BATCH jobs:
+# short jobs share one round trip, long ones are not hoarded.
+BATCH_SECONDS = 0.05
+MAX_BATCH = 64
+# Seconds a stopping worker lets its running job finish before handing it back.
+DEFAULT_GRACE_SECONDS = 20.0
 
 
 def default_worker_name() -> str:
@@ -56,10 +67,13 @@ def retry_delay(attempt: int, base: float, cap: float = MAX_BACKOFF) -> float:
 class JobContext:
     """The :class:`sentinel.core.TaskContext` of one delivery of a job."""
 
-    def __init__(self, worker: Worker, job: Job, task: str) -> None:
+    def __init__(
+        self, worker: Worker, job: Job, task: str, queue: Queue | None = None
+    ) -> None:
         self._worker = worker
         self._job = job
         self._task = task
+        self._queue = queue or worker.queue
 
     @property
     def job_id(self) -> str:
@@ -92,11 +106,12 @@ class JobContext:
         logger.debug(
             "worker %s: job %s calls task %s", self._worker.name, self.job_id, task
         )
-        return function(JobContext(self._worker, self._job, task), dict(payload))
+        context = JobContext(self._worker, self._job, task, self._queue)
+        return function(context, dict(payload))
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Store a progress report between 0.0 and 1.0 for the dashboard."""
-        self._worker.queue.progress(self.job_id, fraction, message)
+        self._queue.progress(self._job, fraction, message)
 
 
 class Heartbeat(threading.Thread):
@@ -111,15 +126,15 @@ class Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{worker.name}", daemon=True)
         self._worker = worker
         self._interval = interval
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[str, tuple[Queue, Job]] = {}
         self._lost: set[str] = set()
         self._lock = threading.Lock()
         self._stopped = threading.Event()
 
-    def track(self, job: Job) -> None:
+    def track(self, job: Job, queue: Queue | None = None) -> None:
         """Start renewing the lease of ``job``."""
         with self._lock:
-            self._jobs[job.id] = job
+            self._jobs[job.id] = (queue or self._worker.queue, job)
             self._lost.discard(job.id)
 
     def untrack(self, job: Job) -> bool:
@@ -137,22 +152,29 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self._stopped.wait(self._interval):
             with self._lock:
-                jobs = list(self._jobs.values())
-            if not jobs:
-                continue
-            try:
-                renewed = self._worker.queue.heartbeat(jobs)
-            except CONNECTION_ERRORS as exc:
-                logger.warning(
-                    "worker %s: heartbeat failed (%s); retrying in %.1f s",
-                    self._worker.name,
-                    exc,
-                    self._interval,
-                )
-                continue
-            for job, ok in zip(jobs, renewed, strict=True):
-                if not ok:
-                    self._mark_lost(job)
+                tracked = list(self._jobs.values())
+            by_queue: dict[int, tuple[Queue, list[Job]]] = {}
+            for queue, job in tracked:
+                by_queue.setdefault(id(queue), (queue, []))[1].append(job)
+            for queue, jobs in by_queue.values():
+                self._beat(queue, jobs)
+
+    def _beat(self, queue: Queue, jobs: list[Job]) -> None:
+        try:
+            flags = queue.heartbeat_flags(jobs)
+        except CONNECTION_ERRORS as exc:
+            logger.warning(
+                "worker %s: heartbeat failed (%s); retrying in %.1f s",
+                self._worker.name,
+                exc,
+                self._interval,
+            )
+            return
+        for job, flag in zip(jobs, flags, strict=True):
+            if flag == 0:
+                self._mark_lost(job)
+            elif flag == 2:
+                self._worker.cancel_running(job)
 
     def _mark_lost(self, job: Job) -> None:
         with self._lock:
@@ -166,33 +188,117 @@ class Heartbeat(threading.Thread):
         )
 
 
-class Worker:
-    """Run jobs of one queue with the tasks that plugins register.
+class _Interrupter:
+    """Raise an exception inside the thread that runs a job.
 
-    :meth:`run` fetches and runs one job at a time until :meth:`stop` is
-    called. A lost Redis connection pauses the worker until the server is
-    back; the leases of its jobs keep them safe meanwhile.
+    In the main thread a signal interrupts even a blocking call such as
+    ``time.sleep``; in other threads the exception is raised at the next
+    Python instruction.
+    """
+
+    def __init__(self) -> None:
+        self.thread_id = threading.get_ident()
+        self.in_main = threading.current_thread() is threading.main_thread()
+        self.pending: BaseException | None = None
+        self._lock = threading.Lock()
+        self._armed = False
+        if self.in_main and hasattr(signal, "SIGALRM"):
+            signal.signal(signal.SIGALRM, self._on_signal)
+        else:
+            self.in_main = False
+
+    def arm(self) -> None:
+        with self._lock:
+            self._armed = True
+            self.pending = None
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._armed = False
+            self.pending = None
+
+    def interrupt(self, exc: BaseException) -> bool:
+        """Deliver ``exc`` to the job thread; False when no job is running."""
+        with self._lock:
+            if not self._armed or self.pending is not None:
+                return False
+            self.pending = exc
+            if self.in_main:
+                signal.pthread_kill(self.thread_id, signal.SIGALRM)
+            else:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self.thread_id), ctypes.py_object(type(exc))
+                )
+        return True
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        with self._lock:
+            exc = self.pending if self._armed else None
+        if exc is not None:
+            raise exc
+
+
+class Worker:
+    """Run jobs of one or more queues with the tasks that plugins register.
+
+    :meth:`run` leases jobs in batches sized to about 50 ms of work, runs
+    them one at a time, and acknowledges the finished ones in the same script
+    call that leases the next batch, so a busy worker makes about one round
+    trip per batch. :meth:`stop` hands back the leased jobs that have not
+    started at once and lets the running job finish for ``grace_seconds``;
+    then that job is handed back too and ``on_abandon`` is called (the
+    worker command exits there). A lost Redis connection pauses the worker
+    until the server is back; the leases of its jobs keep them safe meanwhile.
+
+    With several queues, each fetch picks a queue at random in proportion
+    to ``weights`` and falls back to the others when it is empty.
     """
 
     def __init__(
         self,
-        queue: Queue,
+        queue: Queue | Sequence[Queue],
         registry: TypeRegistry,
         *,
         config: Mapping[str, Any] | None = None,
         name: str | None = None,
         retry_backoff: float = 1.0,
         parent_pid: int | None = None,
+        weights: Sequence[float] | None = None,
+        max_batch: int = MAX_BATCH,
+        grace_seconds: float = DEFAULT_GRACE_SECONDS,
+        on_abandon: Callable[[], None] | None = None,
     ) -> None:
-        self.queue = queue
+        self.queues = [queue] if isinstance(queue, Queue) else list(queue)
+        if not self.queues:
+            raise ValueError("a worker needs at least one queue")
+        self.weights = list(weights) if weights else [1.0] * len(self.queues)
+        if len(self.weights) != len(self.queues) or min(self.weights) <= 0:
+            raise ValueError(
+                f"weights {self.weights} must be positive, one per queue "
+                f"({len(self.queues)})"
+            )
+        self.queue = self.queues[0]
         self.registry = registry
         self.config: Mapping[str, Any] = config or {}
         self.name = name or default_worker_name()
         self.retry_backoff = retry_backoff
         self.parent_pid = parent_pid
+        self.max_batch = max(1, max_batch)
+        self.grace_seconds = grace_seconds
+        self.on_abandon = on_abandon
         self.jobs_run = 0
         self._stop = threading.Event()
         self._last_recover = 0.0
+        self._lock = threading.Lock()
+        self._buffer: deque[tuple[Queue, Job]] = deque()
+        self._acks: dict[int, list[tuple[Job, str]]] = {}
+        self._running: tuple[Queue, Job] | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._average = 0.0
+        self._interrupter: _Interrupter | None = None
+        self._heartbeat: Heartbeat | None = None
+        self._handed_back = threading.Event()
 
     def lookup(self, task: str) -> Task:
         """Return the task registered as ``task`` (kind ``queue.task``)."""
@@ -200,8 +306,21 @@ class Worker:
         return function
 
     def stop(self) -> None:
-        """Ask the worker to stop after the job it is running."""
+        """Stop fetching, hand back unstarted jobs, let the running one finish.
+
+        Safe to call from a signal handler: the Redis calls run in a thread.
+        """
+        if self._stop.is_set():
+            return
         self._stop.set()
+        threading.Thread(
+            target=self._hand_back, name=f"stop-{self.name}", daemon=True
+        ).start()
+
+    def stop_now(self) -> None:
+        """Hand back every leased job, the running one too, without waiting."""
+        self._stop.set()
+        self._release_all(include_running=True)
 
     @property
     def stopping(self) -> bool:
@@ -209,18 +328,24 @@ class Worker:
         return self._stop.is_set()
 
     def run(self, *, burst: bool = False) -> None:
-        """Run jobs until stopped; with ``burst``, stop once the queue is empty."""
+        """Run jobs until stopped; with ``burst``, stop once the queues are empty."""
         heartbeat = Heartbeat(self, max(0.05, self.queue.lease_seconds / 3))
         heartbeat.start()
         self._heartbeat = heartbeat
-        logger.info("worker %s started on queue %s", self.name, self.queue.name)
+        self._interrupter = _Interrupter()
+        names = ", ".join(queue.name for queue in self.queues)
+        logger.info("worker %s started on queue %s", self.name, names)
         try:
             while not self._should_stop():
                 worked = self._with_reconnect(self.work_once)
-                if worked is False and burst:
+                if worked is False and burst and not self._pending_acks():
                     break
+            self._release_all(include_running=False)
+            self._with_reconnect(self._flush_acks)
         finally:
             heartbeat.stop()
+            if self._interrupter.in_main:
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
             logger.info("worker %s stopped after %d jobs", self.name, self.jobs_run)
 
     def _should_stop(self) -> bool:
@@ -232,8 +357,16 @@ class Worker:
                 self.name,
                 self.parent_pid,
             )
-            self._stop.set()
+            self.stop()
         return self._stop.is_set()
+
+    def _batch_size(self) -> int:
+        if self._average <= 0:
+            return 1 if self.jobs_run == 0 else self.max_batch
+        return max(1, min(self.max_batch, int(BATCH_SECONDS / self._average)))
+
+    def _pending_acks(self) -> int:
+        return sum(len(acks) for acks in self._acks.values())
 
     def work_once(self) -> bool:
         """Recover expired leases when due, then run one job or wait for one.
@@ -244,30 +377,160 @@ class Worker:
         if now - self._last_recover >= RECOVER_INTERVAL:
             self._last_recover = now
             self._recover()
-        fetched = self.queue.fetch(self.name)
-        if isinstance(fetched, Job):
-            self.execute(fetched)
-            return True
-        wait = IDLE_WAIT if fetched is None else min(IDLE_WAIT, fetched)
+        with self._lock:
+            next_job = self._buffer.popleft() if self._buffer else None
+        if next_job is None:
+            wait = self._refill()
+            with self._lock:
+                next_job = self._buffer.popleft() if self._buffer else None
+            if next_job is None:
+                self._wait_for_jobs(wait)
+                return False
+        if self._stop.is_set():
+            with self._lock:
+                self._buffer.appendleft(next_job)
+            return False
+        self.execute(next_job[1], next_job[0])
+        return True
+
+    def _order(self) -> list[Queue]:
+        if len(self.queues) == 1:
+            return self.queues
+        first = random.choices(self.queues, self.weights)[0]  # noqa: S311 - not secret
+        return [first, *(queue for queue in self.queues if queue is not first)]
+
+    def _refill(self) -> float | None:
+        """Acknowledge finished jobs and lease the next batch; return the idle wait."""
+        wait: float | None = None
+        for queue in self._order():
+            acks = self._acks.pop(id(queue), [])
+            count = 0 if self._stop.is_set() else self._batch_size()
+            try:
+                batch = queue.ack_fetch(self.name, count, acks)
+            except BaseException:
+                # Unacknowledged results are kept and sent again, and a
+                # repeated acknowledgement of a stored result is a no-op.
+                self._acks.setdefault(id(queue), [])[:0] = acks
+                raise
+            self._log_stale(acks, batch.acked)
+            if batch.jobs:
+                with self._lock:
+                    self._buffer.extend((queue, job) for job in batch.jobs)
+                if self._heartbeat is not None:
+                    for job in batch.jobs:
+                        self._heartbeat.track(job, queue)
+                self._flush_acks()
+                return None
+            if batch.wait is not None:
+                wait = batch.wait if wait is None else min(wait, batch.wait)
+        return wait if wait is not None else IDLE_WAIT
+
+    def _flush_acks(self) -> None:
+        for queue in self.queues:
+            acks = self._acks.pop(id(queue), [])
+            if acks:
+                try:
+                    batch = queue.ack_fetch(self.name, 0, acks)
+                except BaseException:
+                    self._acks.setdefault(id(queue), [])[:0] = acks
+                    raise
+                self._log_stale(acks, batch.acked)
+
+    def _log_stale(self, acks: list[tuple[Job, str]], flags: list[bool]) -> None:
+        for (job, _), stored in zip(acks, flags, strict=True):
+            if stored:
+                logger.debug("worker %s: job %s done", self.name, job.id)
+            else:
+                logger.warning(
+                    "worker %s: job %s result discarded: its lease passed to a "
+                    "newer delivery",
+                    self.name,
+                    job.id,
+                )
+
+    def _wait_for_jobs(self, wait: float | None) -> None:
+        timeout = max(0.01, min(IDLE_WAIT, wait if wait is not None else IDLE_WAIT))
+        queue = self.queues[0] if len(self.queues) == 1 else random.choice(self.queues)  # noqa: S311
         # Enqueue pushes a token to the wake list, so a new job ends the wait.
-        self.queue.client.blpop([self.queue.keys.wake], timeout=max(0.01, wait))
-        return False
+        queue.client.blpop([queue.keys.wake], timeout=timeout)
 
     def _recover(self) -> None:
-        requeued, failed = self.queue.recover()
-        for job_id in requeued:
-            logger.warning(
-                "worker %s: job %s lease expired; queued again", self.name, job_id
-            )
-        for job_id in failed:
-            logger.error(
-                "worker %s: job %s failed: lease expired on its last attempt",
-                self.name,
-                job_id,
+        for queue in self.queues:
+            requeued, failed = queue.recover()
+            for job_id in requeued:
+                logger.warning(
+                    "worker %s: job %s lease expired; queued again", self.name, job_id
+                )
+            for job_id in failed:
+                logger.error(
+                    "worker %s: job %s failed: lease expired on its last attempt",
+                    self.name,
+                    job_id,
+                )
+
+    def _hand_back(self) -> None:
+        """Release unstarted jobs now; release the running one after the grace."""
+        self._release_all(include_running=False)
+        if self._idle.wait(self.grace_seconds):
+            return
+        with self._lock:
+            running = self._running
+        if running is None:
+            return
+        logger.warning(
+            "worker %s: job %s still running after the %.0f s grace period; "
+            "handing it back to the queue",
+            self.name,
+            running[1].id,
+            self.grace_seconds,
+        )
+        self._release_all(include_running=True)
+        if self.on_abandon is not None:
+            self.on_abandon()
+
+    def _release_all(self, *, include_running: bool) -> None:
+        with self._lock:
+            taken = list(self._buffer)
+            self._buffer.clear()
+            if include_running and self._running is not None:
+                taken.append(self._running)
+        by_queue: dict[int, tuple[Queue, list[Job]]] = {}
+        for queue, job in taken:
+            by_queue.setdefault(id(queue), (queue, []))[1].append(job)
+        for queue, jobs in by_queue.values():
+            try:
+                flags = queue.release_many(jobs)
+            except CONNECTION_ERRORS as exc:
+                logger.warning(
+                    "worker %s: could not hand back %d jobs (%s); their leases "
+                    "bring them back",
+                    self.name,
+                    len(jobs),
+                    exc,
+                )
+                continue
+            for job, flag in zip(jobs, flags, strict=True):
+                if self._heartbeat is not None:
+                    self._heartbeat.untrack(job)
+                if flag:
+                    logger.info(
+                        "worker %s: job %s handed back to the queue", self.name, job.id
+                    )
+
+    def cancel_running(self, job: Job) -> None:
+        """Interrupt ``job`` when it is the running one; called by the heartbeat."""
+        with self._lock:
+            running = self._running
+        if running is None or running[1].id != job.id or self._interrupter is None:
+            return
+        if self._interrupter.interrupt(JobCancelledError(f"job {job.id} cancelled")):
+            logger.info(
+                "worker %s: job %s cancelled; interrupting it", self.name, job.id
             )
 
-    def execute(self, job: Job) -> None:
+    def execute(self, job: Job, queue: Queue | None = None) -> None:
         """Run ``job`` and store its result, a retry or its failure."""
+        queue = queue or self.queue
         logger.debug(
             "worker %s: job %s started, task %s, attempt %d of %d",
             self.name,
@@ -276,45 +539,85 @@ class Worker:
             job.attempt,
             job.max_attempts,
         )
-        heartbeat = getattr(self, "_heartbeat", None)
-        if heartbeat is not None:
-            heartbeat.track(job)
+        if self._heartbeat is not None:
+            self._heartbeat.track(job, queue)
+        with self._lock:
+            self._running = (queue, job)
+            self._idle.clear()
+        started = time.monotonic()
         try:
-            self._run_task(job)
+            self._run_task(job, queue)
         finally:
-            if heartbeat is not None:
-                heartbeat.untrack(job)
+            with self._lock:
+                self._running = None
+                self._idle.set()
+            if self._heartbeat is not None:
+                self._heartbeat.untrack(job)
             self.jobs_run += 1
-
-    def _run_task(self, job: Job) -> None:
-        try:
-            result = self.lookup(job.task)(
-                JobContext(self, job, job.task), dict(job.payload)
+            elapsed = time.monotonic() - started
+            self._average = (
+                elapsed if self._average <= 0 else (0.8 * self._average + 0.2 * elapsed)
             )
-            stored = self._with_reconnect(lambda: self.queue.finish(job, result))
+
+    def _invoke(self, job: Job, queue: Queue) -> Any:
+        function = self.lookup(job.task)
+        context = JobContext(self, job, job.task, queue)
+        interrupter = self._interrupter
+        timer: threading.Timer | None = None
+        if interrupter is not None:
+            interrupter.arm()
+            if job.timeout:
+                error = JobTimeoutError(
+                    f"job {job.id} ran longer than its timeout of {job.timeout} s"
+                )
+                timer = threading.Timer(job.timeout, interrupter.interrupt, (error,))
+                timer.daemon = True
+                timer.start()
+        try:
+            return function(context, dict(job.payload))
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if interrupter is not None:
+                pending = interrupter.pending
+                interrupter.disarm()
+                if pending is not None and not isinstance(
+                    pending, JobCancelledError | JobTimeoutError
+                ):
+                    raise pending
+
+    def _run_task(self, job: Job, queue: Queue) -> None:
+        try:
+            result = self._invoke(job, queue)
+            text = dump_json(result, f"result of job {job.id} (task {job.task!r})")
+        except JobCancelledError as exc:
+            self._record_failure(job, queue, exc, retry=False, state=CANCELLED)
+            return
         except (PermanentTaskError, UnknownTypeError, MissingDependencyError) as exc:
-            self._record_failure(job, exc, retry=False)
+            self._record_failure(job, queue, exc, retry=False)
             return
         except JobEncodingError as exc:
-            self._record_failure(job, exc, retry=False)
+            self._record_failure(job, queue, exc, retry=False)
             return
         except Exception as exc:  # noqa: BLE001 - any task error is the job's failure
-            self._record_failure(job, exc, retry=True)
+            self._record_failure(job, queue, exc, retry=True)
             return
-        if stored:
-            logger.debug("worker %s: job %s done", self.name, job.id)
-        else:
-            logger.warning(
-                "worker %s: job %s result discarded: its lease passed to a newer "
-                "delivery",
-                self.name,
-                job.id,
-            )
+        self._acks.setdefault(id(queue), []).append((job, text))
 
-    def _record_failure(self, job: Job, exc: BaseException, *, retry: bool) -> None:
+    def _record_failure(
+        self,
+        job: Job,
+        queue: Queue,
+        exc: BaseException,
+        *,
+        retry: bool,
+        state: str = "failed",
+    ) -> None:
         error = f"{type(exc).__name__}: {exc}"
         delay = retry_delay(job.attempt, self.retry_backoff) if retry else None
-        outcome = self._with_reconnect(lambda: self.queue.fail(job, error, delay))
+        outcome = self._with_reconnect(
+            lambda: queue.fail(job, error, delay, state=state)
+        )
         if outcome == RETRY:
             logger.info(
                 "worker %s: job %s attempt %d of %d failed (%s); retrying in %.2f s",
@@ -333,6 +636,8 @@ class Worker:
                 job.id,
                 error,
             )
+        elif outcome == CANCELLED:
+            logger.info("worker %s: job %s cancelled", self.name, job.id)
         elif not retry:
             # A permanent error is an expected rejection, such as a malformed
             # file: its message says everything and a traceback would be noise.
@@ -368,11 +673,13 @@ class Worker:
                         exc,
                     )
                     lost = True
-                if self._should_stop():
+                if self._should_stop() and not self._pending_acks():
                     return None
                 time.sleep(delay)
                 delay = min(2.0, delay * 2)
                 continue
             if lost:
-                logger.info("worker %s reconnected to Redis", self.name)
+                logger.info(
+                    "worker %s reconnected to Redis; consuming jobs again", self.name
+                )
             return result
