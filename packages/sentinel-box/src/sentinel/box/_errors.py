@@ -45,3 +45,11 @@ class EmulatorApiError(BoxError):
         self.message = message
         self.context_info = context_info
         self.headers = headers or {}
+
+
+class BoxTokenError(BoxError):
+    """A Box access token cannot be read, stored or refreshed."""
+
+
+class BoxIntegrityError(BoxError):
+    """Downloaded or uploaded content does not match the SHA-1 Box reports."""

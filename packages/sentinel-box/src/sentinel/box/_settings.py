@@ -36,6 +36,71 @@ AUTH_FIELDS = {
         "Path of the JSON app config that Box issues for JWT apps.",
         nullable=True,
     ),
+    "refresh_token": Field(
+        str,
+        None,
+        "OAuth 2.0: the refresh token of an authorization, used once to seed the "
+        "token store; with client_id and client_secret.",
+        secret=True,
+        nullable=True,
+    ),
+}
+
+RATE_LIMIT_FIELDS = {
+    "enabled": Field(bool, True, "Pace requests so Box never answers 429."),
+    "backend": Field(
+        str,
+        "auto",
+        "Where the schedule lives: redis (shared by every process), memory (this "
+        "process) or auto (redis when a Redis URL is known).",
+        choices=("auto", "redis", "memory"),
+    ),
+    "redis_url": Field(
+        str,
+        None,
+        "Redis for the shared schedule and token store; null uses queue.url.",
+        nullable=True,
+        secret=True,
+    ),
+    "key_prefix": Field(str, "sentinel:box", "Prefix of the Redis keys used."),
+    "general": Field(
+        str, "1000/min", "Limit of general requests per Box user.", nullable=True
+    ),
+    "upload": Field(str, "240/min", "Limit of uploads per Box user.", nullable=True),
+    "search": Field(str, "6/s", "Limit of searches per Box user.", nullable=True),
+    "enterprise_search": Field(
+        str, "12/s", "Limit of searches of the whole enterprise.", nullable=True
+    ),
+    "burst": Field(int, 1, "Requests of one class that may leave back to back."),
+}
+
+TOKEN_STORE_FIELDS = {
+    "backend": Field(
+        str,
+        "auto",
+        "Where tokens live: redis (shared), memory, or auto (redis when a Redis "
+        "URL is known).",
+        choices=("auto", "redis", "memory"),
+    ),
+    "key": Field(
+        str,
+        None,
+        "Redis key of the token; null derives one from the app and subject.",
+        nullable=True,
+    ),
+    "encryption_key_env": Field(
+        str,
+        None,
+        "Name of an environment variable holding a Fernet key that encrypts "
+        "the stored token.",
+        nullable=True,
+    ),
+    "lock_seconds": Field(
+        float, 60.0, "How long a refresh may hold the lock before it frees itself."
+    ),
+    "expiry_margin": Field(
+        float, 60.0, "Renew a token this many seconds before it expires."
+    ),
 }
 
 EMULATOR_FIELDS = {
@@ -85,6 +150,35 @@ BOX_SECTION = ConfigSection(
             "HTTP attempts per Box request, retries after 429 and 5xx answers "
             "included; the queue retries the whole task after that.",
         ),
+        "retry_backoff": Field(
+            float, 1.0, "First wait between attempts, doubled each retry, in s."
+        ),
+        "retry_max_delay": Field(float, 60.0, "Longest wait between attempts, in s."),
+        "as_user": Field(
+            str,
+            None,
+            "Act as this Box user id (As-User header); paced as that user.",
+            nullable=True,
+        ),
+        "chunked_threshold": Field(
+            int,
+            20_000_000,
+            "Files of this many bytes or more go up in parts through an upload "
+            "session; Box accepts sessions from 20,000,000 bytes.",
+        ),
+        "on_conflict": Field(
+            str,
+            "overwrite",
+            "When a file of the same name has other content: overwrite (upload "
+            "a new version), rename (upload beside it under a new name) or skip.",
+            choices=("overwrite", "rename", "skip"),
+        ),
+        "rate_limit": Field(
+            "section", help="Pacing of requests.", fields=RATE_LIMIT_FIELDS
+        ),
+        "token_store": Field(
+            "section", help="Where access tokens are kept.", fields=TOKEN_STORE_FIELDS
+        ),
     },
 )
 
@@ -107,4 +201,9 @@ def box_settings(values: Mapping[str, Any] | None) -> dict[str, Any]:
 def has_credentials(settings: Mapping[str, Any]) -> bool:
     """Tell whether the section names a developer token, an app or a JWT config."""
     auth = box_settings(settings)["auth"]
-    return bool(auth["developer_token"] or auth["client_id"] or auth["jwt_config_file"])
+    return bool(
+        auth["developer_token"]
+        or auth["client_id"]
+        or auth["jwt_config_file"]
+        or auth["refresh_token"]
+    )
