@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -77,6 +78,8 @@ class Config:
         self.origins = origins
         self.templates = templates
         self.sections = {section.name: section for section in sections}
+        self.strict = False
+        self.report_unknown = True
 
     def section(self, name: str) -> dict[str, Any]:
         """Return the values of one top-level section, empty when absent."""
@@ -111,6 +114,8 @@ class Config:
             return [self._redact(item, (*path, str(i))) for i, item in enumerate(node)]
         if node not in (None, "") and self._is_secret(path):
             return REDACTED
+        if isinstance(node, str):
+            return _redact_url(node)
         return node
 
     def secret_values(self) -> list[str]:
@@ -130,6 +135,10 @@ class Config:
                 self._collect_secrets(item, (*path, str(index)), found)
         elif isinstance(node, str) and node and self._is_secret(path):
             found.append(node)
+        elif isinstance(node, str):
+            password = url_password(node)
+            if password:
+                found.append(password)
 
     def _is_secret(self, path: tuple[str, ...]) -> bool:
         spec = self._field(path)
@@ -169,6 +178,10 @@ def load_config(
     env: str | None = None,
     sections: Sequence[ConfigSection] = (),
     environ: Mapping[str, str] | None = None,
+    *,
+    strict: bool = False,
+    report_unknown: bool = True,
+    other_sections: Sequence[str] = (),
 ) -> Config:
     """Load, merge and validate the configuration for environment ``env``.
 
@@ -176,6 +189,11 @@ def load_config(
     ``default`` section, the file's ``env`` section, then single keys from
     ``SENTINEL__SECTION__KEY`` environment variables. ``${NAME}`` (or
     ``${NAME:-fallback}``) in a string is replaced by that environment variable.
+
+    Keys and top-level sections that no schema describes are logged as
+    warnings naming the file and line (``report_unknown``), or raise
+    :class:`ConfigError` with ``strict``. ``other_sections`` names sections
+    that are known but not validated, such as those of disabled plugins.
     """
     environ = os.environ if environ is None else environ
     file_path = Path(path) if path is not None else None
@@ -221,8 +239,15 @@ def load_config(
         templates=templates,
         sections=sections,
     )
+    config.strict = strict
+    config.report_unknown = report_unknown
     for section in sections:
         _validate(values.get(section.name), section.fields, (section.name,), config)
+    if report_unknown:
+        known = sorted({section.name for section in sections} | set(other_sections))
+        for name in values:
+            if name not in known:
+                _unknown((str(name),), known, config, what="top-level config section")
     return config
 
 
@@ -245,6 +270,8 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from None
     loader = yaml.SafeLoader(text)
+    # Marks name the file in error messages instead of "<unicode string>".
+    loader.name = str(path)
     try:
         node = loader.get_single_node()
         document = loader.construct_document(node) if node is not None else {}
@@ -423,15 +450,22 @@ def _validate(
             _validate_value(node[key], spec, (*path, key), config)
     for key in node:
         if key not in fields:
-            key_path = (*path, str(key))
-            where = _origin_for(key_path, config.origins).describe()
-            known = ", ".join(fields)
-            logger.warning(
-                "%s: unknown config key %r (known keys: %s); check its spelling",
-                where,
-                ".".join(key_path),
-                known,
-            )
+            _unknown((*path, str(key)), list(fields), config, what="config key")
+
+
+def _unknown(
+    key_path: tuple[str, ...], known: Sequence[str], config: Config, *, what: str
+) -> None:
+    if not config.report_unknown:
+        return
+    where = _origin_for(key_path, config.origins).describe()
+    message = (
+        f"{where}: unknown {what} {'.'.join(key_path)!r} "
+        f"(known: {', '.join(known) or 'none'}); check its spelling"
+    )
+    if config.strict:
+        raise ConfigError(f"{message} (strict mode is on)")
+    logger.warning("%s", message)
 
 
 def _validate_value(
@@ -456,6 +490,42 @@ def _validate_value(
     if spec.choices and value not in spec.choices:
         choices = ", ".join(map(str, spec.choices))
         _type_error(path, value, f"one of {choices}", config)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        _check_bounds(value, spec, path, config)
+    if expected is list and spec.fields:
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                _validate(item, spec.fields, (*path, str(index)), config)
+
+
+def _check_bounds(
+    value: float, spec: Field, path: tuple[str, ...], config: Config
+) -> None:
+    if spec.minimum is not None and value < spec.minimum:
+        _type_error(path, value, f"a number >= {spec.minimum}", config)
+    if spec.maximum is not None and value > spec.maximum:
+        _type_error(path, value, f"a number <= {spec.maximum}", config)
+
+
+def url_password(value: str) -> str | None:
+    """Return the password part of a URL such as ``redis://:pw@host/0``."""
+    if "://" not in value or "@" not in value:
+        return None
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        return None
+    return password or None
+
+
+def _redact_url(value: str) -> str:
+    password = url_password(value)
+    if not password:
+        return value
+    netloc = urlsplit(value).netloc
+    userinfo, _, host = netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return value.replace(netloc, f"{user}:{REDACTED}@{host}", 1)
 
 
 def _type_error(

@@ -1,10 +1,12 @@
-"""Discovery, loading and listing of plugins from the ``sentinel`` entry points."""
+"""The plugin host: statuses, declarations, lazy imports and conflicts of plugins."""
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib
 import logging
 import os
+import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,19 +14,43 @@ from typing import Any
 import pluggy
 
 from sentinel.core import hookspecs
+from sentinel.core._discovery import ENTRY_POINT_GROUP, Candidate, ScanResult, scan
 from sentinel.core._errors import PluginError
+from sentinel.core._manifest import Declarations, parse_declarations
 from sentinel.core._registry import TypeRegistry
 from sentinel.core._types import CommandSpec, ConfigSection, TypeSpec
+from sentinel.core._version import CORE_API_VERSION, in_range
 
 logger = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = "sentinel"
+__all__ = ["ENTRY_POINT_GROUP", "PluginHost", "PluginInfo"]
+
 STRICT_ENV = "SENTINEL_STRICT"
 DISABLE_ENV = "SENTINEL_DISABLE_PLUGINS"
+ALLOW_ENV = "SENTINEL_PLUGINS"
+TRACE_ENV = "SENTINEL_TRACE_HOOKS"
 
 LOADED = "loaded"
 FAILED = "failed"
 DISABLED = "disabled"
+INCOMPATIBLE = "incompatible"
+CONFLICT = "conflict"
+STATUSES = (LOADED, FAILED, DISABLED, INCOMPATIBLE, CONFLICT)
+
+# The core's own plugin declares the config sections and commands every
+# installation needs; an allowlist or a disable list cannot switch it off.
+CORE_PLUGIN = "core"
+DECLARATION_HOOKS = ("sentinel_types", "sentinel_commands", "sentinel_config_sections")
+
+_warned: set[str] = set()
+
+
+def warn_once(message: str, *args: Any) -> None:
+    """Log a warning once per process, however often the plugins are loaded."""
+    text = message % args if args else message
+    if text not in _warned:
+        _warned.add(text)
+        logger.warning("%s", text)
 
 
 @dataclass(slots=True)
@@ -38,6 +64,15 @@ class PluginInfo:
     status: str
     hooks: list[str] = field(default_factory=list)
     error: str | None = None
+    api: str | None = None
+    declared: bool = False
+    imported: bool = False
+    import_seconds: float | None = None
+    declaration_path: str | None = None
+    notes: list[str] = field(default_factory=list)
+    provides: dict[str, list[str]] = field(default_factory=dict)
+    # Set when another distribution uses the same id: this one never loads.
+    shadowed_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the plugin's fields as a JSON-ready dict."""
@@ -49,6 +84,30 @@ class PluginInfo:
             "status": self.status,
             "hooks": list(self.hooks),
             "error": self.error,
+            "api": self.api,
+            "declared": self.declared,
+            "imported": self.imported,
+            "import_seconds": self.import_seconds,
+            "provides": {key: list(value) for key, value in self.provides.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Plugins that claim the same command, config section or type name."""
+
+    key: str
+    plugins: tuple[str, ...]
+    chosen: str
+    by_config: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the conflict as a JSON-ready dict."""
+        return {
+            "key": self.key,
+            "plugins": list(self.plugins),
+            "chosen": self.chosen,
+            "by_config": self.by_config,
         }
 
 
@@ -57,19 +116,22 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_list(name: str) -> list[str]:
+def env_list(name: str, environ: Any = None) -> list[str]:
     """Read a comma-separated list from the environment."""
-    return [
-        item.strip() for item in os.environ.get(name, "").split(",") if item.strip()
-    ]
+    environ = os.environ if environ is None else environ
+    return [item.strip() for item in environ.get(name, "").split(",") if item.strip()]
 
 
 class PluginHost:
     """Load every plugin it can and record why any other one was skipped.
 
-    A plugin that fails to import, or implements a hook that no spec defines,
-    is unregistered and listed as failed while the rest keep working. With
-    ``strict`` set, the first such failure raises :class:`PluginError`.
+    A plugin with a declaration file is listed, and its types, commands and
+    config sections are known, without importing it; its module is imported
+    the first time a hook is called (:attr:`pm`). A plugin without one is
+    imported at once so its declaration hooks can run. An import that raises
+    (even ``SystemExit``), an invalid or unknown hook, or an API range that
+    excludes this core marks that plugin and leaves the rest working; with
+    ``strict`` the first such problem raises :class:`PluginError`.
     """
 
     def __init__(
@@ -77,38 +139,34 @@ class PluginHost:
         *,
         strict: bool = False,
         disabled: Iterable[str] = (),
+        only: Iterable[str] | None = None,
         prefer: dict[str, str] | None = None,
+        trace: bool = False,
     ) -> None:
         self.strict = strict
         self.disabled = set(disabled)
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-        self.pm.add_hookspecs(hookspecs)
+        self.only = set(only) if only is not None else None
+        self.trace = trace
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self._pm.add_hookspecs(hookspecs)
         self.plugins: list[PluginInfo] = []
-        self.registry = TypeRegistry(prefer)
-        self._prefer = prefer or {}
+        self._prefer = dict(prefer or {})
+        self.registry = TypeRegistry(self._prefer)
+        self.conflicts: list[Conflict] = []
+        self.scan: ScanResult | None = None
+        self._declarations: dict[str, Declarations] = {}
+        self._pending: dict[str, Callable[[], Any]] = {}
+        self._commands: dict[str, tuple[CommandSpec, str]] = {}
+        self._sections: list[ConfigSection] = []
 
-    def load_entry_points(self) -> None:
-        """Discover and register plugins from installed distributions."""
-        seen: set[tuple[str, str]] = set()
-        entry_points = sorted(
-            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
-            key=lambda ep: (ep.name, ep.value),
-        )
-        for ep in entry_points:
-            distribution = ep.dist.name if ep.dist else None
-            # A distribution found twice on sys.path yields the same entry point twice.
-            if (ep.name, ep.value) in seen:
-                continue
-            seen.add((ep.name, ep.value))
-            info = PluginInfo(
-                id=ep.name,
-                distribution=distribution,
-                version=ep.dist.version if ep.dist else None,
-                module=ep.value,
-                status=LOADED,
-            )
-            self._load(info, ep.load)
-        self._collect_types()
+    # -- loading -----------------------------------------------------------
+
+    def load_entry_points(self, *, refresh: bool = False) -> None:
+        """Discover plugins from installed distributions (cached scan)."""
+        self.scan = scan(refresh=refresh)
+        for candidate in self.scan.candidates:
+            self._add_candidate(candidate)
+        self._rebuild()
 
     def register_module(self, plugin_id: str, module: Any) -> PluginInfo:
         """Register an already imported plugin object (used by tests and embedders)."""
@@ -119,62 +177,284 @@ class PluginHost:
             module=getattr(module, "__name__", repr(module)),
             status=LOADED,
         )
-        self._load(info, lambda: module)
-        self._collect_types()
+        if self._claim_id(info) and self._selected(info):
+            self._import(info, lambda: module)
+        self._rebuild()
         return info
 
-    def _load(self, info: PluginInfo, load: Callable[[], Any]) -> None:
+    def _claim_id(self, info: PluginInfo) -> bool:
+        existing = self.info(info.id)
         self.plugins.append(info)
-        if info.id in self.disabled:
-            info.status = DISABLED
+        if existing is None:
+            return True
+        where = existing.distribution or existing.module
+        info.shadowed_by = where
+        self._mark(
+            info,
+            CONFLICT,
+            f"plugin id {info.id!r} is already used by {where}; uninstall one of "
+            f"the two distributions",
+        )
+        return False
+
+    def _add_candidate(self, candidate: Candidate) -> None:
+        info = PluginInfo(
+            id=candidate.id,
+            distribution=candidate.distribution,
+            version=candidate.version,
+            module=candidate.module,
+            status=LOADED,
+            declaration_path=candidate.declaration_path,
+        )
+        if not self._claim_id(info):
             return
-        if self.pm.has_plugin(info.id):
-            self._fail(
-                info, f"plugin id {info.id!r} is already used by another distribution"
+        for other in candidate.duplicates:
+            shadowed = PluginInfo(candidate.id, other, None, candidate.module, CONFLICT)
+            shadowed.shadowed_by = candidate.distribution
+            self.plugins.append(shadowed)
+            self._mark(
+                shadowed,
+                CONFLICT,
+                f"plugin id {candidate.id!r} is also used by "
+                f"{candidate.distribution}, which loads; uninstall one of the two",
+            )
+        if not self._selected(info):
+            return
+        if candidate.declaration_error is not None:
+            self._fail(info, candidate.declaration_error)
+            return
+        load = _entry_point_loader(candidate.module)
+        if candidate.declarations is None:
+            # Declared through code: its declaration hooks need the module now.
+            self._import(info, load)
+            return
+        try:
+            declarations = parse_declarations(
+                candidate.declarations, candidate.declaration_path or candidate.module
+            )
+        except PluginError as exc:
+            self._fail(info, str(exc))
+            return
+        info.declared = True
+        info.api = declarations.api
+        if declarations.api and not in_range(CORE_API_VERSION, declarations.api):
+            self._mark(
+                info,
+                INCOMPATIBLE,
+                f"needs core API {declarations.api}, but this sentinel-core provides "
+                f"API {CORE_API_VERSION}; install a release of "
+                f"{info.distribution or info.module} made for this core",
             )
             return
+        self._declarations[info.id] = declarations
+        self._pending[info.id] = load
+
+    def _selected(self, info: PluginInfo) -> bool:
+        if info.id == CORE_PLUGIN:
+            return True
+        if info.id in self.disabled:
+            self._mark(info, DISABLED, None)
+            return False
+        if self.only is not None and info.id not in self.only:
+            self._mark(info, DISABLED, None)
+            return False
+        return True
+
+    def import_plugins(self) -> None:
+        """Import every declared plugin not imported yet, in plugin id order."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        changed = False
+        for plugin_id in sorted(pending):
+            info = self.info(plugin_id)
+            if info is None or info.status not in (LOADED, CONFLICT):
+                continue
+            if not self._import(info, pending[plugin_id]):
+                changed = True
+        if changed:
+            self._rebuild()
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """The pluggy manager, with every enabled plugin imported."""
+        self.import_plugins()
+        return self._pm
+
+    def _import(self, info: PluginInfo, load: Callable[[], Any]) -> bool:
+        started = time.perf_counter()
         try:
             module = load()
-        except Exception as exc:  # noqa: BLE001 - any import error must not stop the host
-            self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
-            return
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - even sys.exit() must not stop the host
+            info.import_seconds = time.perf_counter() - started
+            self._fail(info, f"import failed: {_describe(exc)}")
+            return False
+        info.import_seconds = time.perf_counter() - started
+        info.imported = True
         try:
-            self.pm.register(module, name=info.id)
+            self._pm.register(module, name=info.id)
         except pluggy.PluginValidationError as exc:
             self._fail(info, f"invalid hook implementation: {exc}")
-            return
-        unknown = self._unknown_hooks(module)
-        if unknown:
-            self.pm.unregister(module)
-            names = ", ".join(unknown)
-            self._fail(info, f"implements hooks that no spec defines: {names}")
-            return
-        info.hooks = sorted(
-            caller.name for caller in self.pm.get_hookcallers(module) or []
-        )
-
-    def _unknown_hooks(self, module: Any) -> list[str]:
-        return sorted(
+            return False
+        except ValueError as exc:
+            self._fail(info, f"cannot register: {exc}")
+            return False
+        unknown = sorted(
             caller.name
-            for caller in self.pm.get_hookcallers(module) or []
+            for caller in self._pm.get_hookcallers(module) or []
             if not caller.has_spec()
         )
+        if unknown:
+            self._pm.unregister(module)
+            self._fail(
+                info, f"implements hooks that no spec defines: {', '.join(unknown)}"
+            )
+            return False
+        info.hooks = sorted(
+            caller.name for caller in self._pm.get_hookcallers(module) or []
+        )
+        if self.trace:
+            self._trace(info.id, module)
+        if info.declared:
+            coded = sorted(set(info.hooks) & set(DECLARATION_HOOKS))
+            if coded:
+                info.notes.append(
+                    f"implements {', '.join(coded)} in code although it has a "
+                    f"declaration file; only the file counts, so remove the hooks"
+                )
+            return True
+        return self._read_code_declarations(info)
+
+    def _read_code_declarations(self, info: PluginInfo) -> bool:
+        values: dict[str, list[Any]] = {}
+        kinds = {
+            "sentinel_types": TypeSpec,
+            "sentinel_commands": CommandSpec,
+            "sentinel_config_sections": ConfigSection,
+        }
+        for hook_name, kind in kinds.items():
+            caller = getattr(self._pm.hook, hook_name)
+            values[hook_name] = []
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name != info.id:
+                    continue
+                try:
+                    values[hook_name] = _typed(impl.function(), kind)
+                except Exception as exc:  # noqa: BLE001 - isolate one plugin's failure
+                    self._pm.unregister(name=info.id)
+                    self._fail(
+                        info, f"hook {hook_name} raised {type(exc).__name__}: {exc}"
+                    )
+                    return False
+        self._declarations[info.id] = Declarations(
+            None,
+            tuple(values["sentinel_types"]),
+            tuple(values["sentinel_commands"]),
+            tuple(values["sentinel_config_sections"]),
+            None,
+        )
+        return True
+
+    def _trace(self, plugin_id: str, module: Any) -> None:
+        for caller in self._pm.get_hookcallers(module) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is module:
+                    # pluggy calls impl.function; wrapping it times every path
+                    # that reaches this implementation.
+                    impl.function = _traced(  # type: ignore[misc]
+                        caller.name, plugin_id, impl.function
+                    )
+
+    # -- statuses ----------------------------------------------------------
+
+    def _mark(self, info: PluginInfo, status: str, error: str | None) -> None:
+        info.status = status
+        info.error = error
+        if status in (FAILED, INCOMPATIBLE, CONFLICT) and error:
+            where = info.distribution or info.module
+            warn_once("plugin %s (%s) %s: %s", info.id, where, status, error)
 
     def _fail(self, info: PluginInfo, error: str) -> None:
-        info.status = FAILED
-        info.error = error
-        where = info.distribution or info.module
-        logger.warning("plugin %s (%s) skipped: %s", info.id, where, error)
+        self._declarations.pop(info.id, None)
+        self._mark(info, FAILED, error)
         if self.strict:
+            where = info.distribution or info.module
             raise PluginError(
                 f"plugin {info.id!r} from {where} failed to load: {error}"
                 f" (strict mode is on; unset --strict/{STRICT_ENV} to skip it)"
             )
 
-    def _collect_types(self) -> None:
+    def _rebuild(self) -> None:
+        """Recompute types, commands, sections and conflicts of active plugins."""
+        active = [
+            info
+            for info in sorted(self.plugins, key=lambda info: info.id)
+            if info.status in (LOADED, CONFLICT)
+            and info.shadowed_by is None
+            and info.id in self._declarations
+        ]
+        for info in active:
+            if info.status == CONFLICT:
+                info.status, info.error = LOADED, None
         self.registry = TypeRegistry(self._prefer)
-        for plugin_id, specs in self.call_each("sentinel_types"):
-            self.registry.extend(_typed(specs, TypeSpec), plugin_id)
+        claims: dict[str, list[str]] = {}
+        commands: dict[str, dict[str, CommandSpec]] = {}
+        sections: dict[str, dict[str, ConfigSection]] = {}
+        for info in active:
+            declarations = self._declarations[info.id]
+            self.registry.extend(declarations.types, info.id)
+            for spec in declarations.types:
+                claims.setdefault(f"{spec.kind}:{spec.name}", []).append(info.id)
+            for command in declarations.commands:
+                claims.setdefault(f"command:{command.name}", []).append(info.id)
+                commands.setdefault(command.name, {})[info.id] = command
+            for section in declarations.sections:
+                claims.setdefault(f"config:{section.name}", []).append(info.id)
+                sections.setdefault(section.name, {})[info.id] = section
+            info.provides = _provides(declarations)
+        self.conflicts = []
+        for key, plugins in sorted(claims.items()):
+            unique = tuple(sorted(set(plugins)))
+            if len(unique) > 1:
+                self.conflicts.append(self._resolve(key, unique))
+        chosen = {conflict.key: conflict.chosen for conflict in self.conflicts}
+        self._commands = {}
+        for name, owners in sorted(commands.items()):
+            winner = chosen.get(f"command:{name}", min(owners))
+            self._commands[name] = (owners[winner], winner)
+        self._sections = [
+            owners[chosen.get(f"config:{name}", min(owners))]
+            for name, owners in sorted(sections.items())
+        ]
+
+    def _resolve(self, key: str, plugins: tuple[str, ...]) -> Conflict:
+        preferred = self._prefer.get(key)
+        if preferred is not None and preferred in plugins:
+            return Conflict(key, plugins, preferred, True)
+        if preferred is not None:
+            warn_once(
+                "plugins.prefer chooses %r for %s, but only %s declare it",
+                preferred,
+                key,
+                ", ".join(plugins),
+            )
+        winner = plugins[0]
+        for loser in plugins[1:]:
+            info = self.info(loser)
+            if info is None:
+                continue
+            message = (
+                f"{key} is also declared by plugin {winner!r}, which wins by id "
+                f"order; choose with plugins.prefer: {{{key!r}: {loser!r}}}"
+            )
+            info.error = message if info.error is None else f"{info.error}; {message}"
+            info.status = CONFLICT
+            warn_once("plugin %s conflict: %s", loser, message)
+        return Conflict(key, plugins, winner, False)
+
+    # -- queries -----------------------------------------------------------
 
     def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call one hook on every plugin separately, in plugin id order.
@@ -190,7 +470,7 @@ class PluginHost:
                 result = impl.function(**kwargs)
             except Exception as exc:  # noqa: BLE001 - isolate one plugin's failure
                 info = self.info(impl.plugin_name)
-                self.pm.unregister(name=impl.plugin_name)
+                self._pm.unregister(name=impl.plugin_name)
                 if info is not None:
                     self._fail(
                         info, f"hook {hook_name} raised {type(exc).__name__}: {exc}"
@@ -199,43 +479,126 @@ class PluginHost:
             results.append((impl.plugin_name, result))
         return results
 
+    def hook_order(self, hook_name: str) -> list[tuple[str, str]]:
+        """Return ``(plugin id, placement)`` in the order a hook calls them."""
+        caller = getattr(self.pm.hook, hook_name, None)
+        if caller is None or not caller.has_spec():
+            known = ", ".join(sorted(self.hook_names()))
+            raise PluginError(f"no hook named {hook_name!r}; known hooks: {known}")
+        order = []
+        for impl in reversed(caller.get_hookimpls()):
+            placement = (
+                "tryfirst" if impl.tryfirst else "trylast" if impl.trylast else ""
+            )
+            order.append((impl.plugin_name, placement))
+        return order
+
+    def hook_names(self) -> list[str]:
+        """Return the names of every hook spec."""
+        return sorted(
+            name
+            for name in dir(self._pm.hook)
+            if name.startswith("sentinel_") and getattr(self._pm.hook, name).has_spec()
+        )
+
     def info(self, plugin_id: str) -> PluginInfo | None:
         """Return the record of ``plugin_id``, if such a plugin was found."""
         for info in self.plugins:
-            if info.id == plugin_id:
+            if info.id == plugin_id and info.shadowed_by is None:
                 return info
         return None
 
+    def plugin_object(self, plugin_id: str) -> Any:
+        """Return the imported module (or object) of a plugin, or None."""
+        return self._pm.get_plugin(plugin_id)
+
+    def ids(self) -> list[str]:
+        """Return every plugin id found, whatever its status."""
+        return sorted({info.id for info in self.plugins})
+
+    def inactive_section_names(self) -> list[str]:
+        """Return config sections that disabled or failed plugins declare as data.
+
+        Their keys in a config file are not validated, but not unknown either.
+        """
+        names: set[str] = set()
+        for candidate in self.scan.candidates if self.scan else []:
+            if candidate.id in self._declarations or not candidate.declarations:
+                continue
+            config = candidate.declarations.get("config")
+            if isinstance(config, dict):
+                names.update(config)
+        return sorted(names)
+
+    def declarations(self, plugin_id: str) -> Declarations | None:
+        """Return what an active plugin declares, from its file or its hooks."""
+        return self._declarations.get(plugin_id)
+
     def commands(self) -> dict[str, tuple[CommandSpec, str]]:
         """Return CLI commands by name with the plugin that declared each."""
-        found: dict[str, tuple[CommandSpec, str]] = {}
-        for plugin_id, specs in self.call_each("sentinel_commands"):
-            for spec in _typed(specs, CommandSpec):
-                if spec.name in found:
-                    other = found[spec.name][1]
-                    preferred = self._prefer.get(f"command:{spec.name}")
-                    logger.warning(
-                        "command %r is declared by plugins %s and %s; using %s",
-                        spec.name,
-                        other,
-                        plugin_id,
-                        preferred or other,
-                    )
-                    if preferred != plugin_id:
-                        continue
-                found[spec.name] = (spec, plugin_id)
-        return found
+        return dict(self._commands)
 
     def config_sections(self) -> list[ConfigSection]:
-        """Return every config section that loaded plugins contribute."""
-        sections = []
-        for _plugin_id, specs in self.call_each("sentinel_config_sections"):
-            sections.extend(_typed(specs, ConfigSection))
-        return sections
+        """Return the config sections of active plugins, one per name."""
+        return list(self._sections)
 
     def failures(self) -> list[PluginInfo]:
         """Return the plugins that failed to load."""
         return [info for info in self.plugins if info.status == FAILED]
+
+
+def _entry_point_loader(value: str) -> Callable[[], Any]:
+    module_name, _, attribute = value.partition(":")
+
+    def load() -> Any:
+        loaded: Any = importlib.import_module(module_name.strip())
+        for part in filter(None, attribute.strip().split(".")):
+            loaded = getattr(loaded, part)
+        return loaded
+
+    return load
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"the module called sys.exit({exc.code!r}) while being imported"
+    if isinstance(exc, ImportError) and exc.name and exc.name.startswith("sentinel."):
+        return (
+            f"{type(exc).__name__}: {exc}; the plugin was built for another "
+            f"sentinel-core (this one provides API {CORE_API_VERSION}), so upgrade "
+            f"the plugin or pin a matching sentinel-core"
+        )
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _provides(declarations: Declarations) -> dict[str, list[str]]:
+    provides: dict[str, list[str]] = {}
+    for spec in declarations.types:
+        provides.setdefault(spec.kind, []).append(spec.name)
+    if declarations.commands:
+        provides["command"] = [command.name for command in declarations.commands]
+    if declarations.sections:
+        provides["config"] = [section.name for section in declarations.sections]
+    return provides
+
+
+def _traced(hook_name: str, plugin_id: str, function: Any) -> Any:
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return function(*args, **kwargs)
+        except BaseException as exc:
+            outcome = f"raised {type(exc).__name__}"
+            raise
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            sys.stderr.write(
+                f"trace: {hook_name} plugin={plugin_id} {elapsed:.2f} ms {outcome}\n"
+            )
+            sys.stderr.flush()
+
+    return traced
 
 
 def _typed(values: Any, kind: type[Any]) -> list[Any]:

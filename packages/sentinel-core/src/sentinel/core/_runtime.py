@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sentinel.core._config import ENV_ENV, Config, find_config_file, load_config
 from sentinel.core._plugins import (
+    ALLOW_ENV,
     DISABLE_ENV,
     STRICT_ENV,
+    TRACE_ENV,
     PluginHost,
-    env_flag,
     env_list,
+    warn_once,
 )
 
 EXTRA_PLUGINS_ENV = "SENTINEL_EXTRA_PLUGINS"
+_TRUE = {"1", "true", "yes", "on"}
 
 
 def bootstrap(
@@ -25,32 +28,92 @@ def bootstrap(
     *,
     strict: bool | None = None,
     environ: Mapping[str, str] | None = None,
+    disable: Iterable[str] = (),
+    only: Iterable[str] = (),
+    trace: bool | None = None,
 ) -> tuple[PluginHost, Config]:
     """Load the plugins and the merged config of one environment.
 
     ``env`` and ``config_path`` default to ``$SENTINEL_ENV`` and
     ``$SENTINEL_CONFIG`` (or ./sentinel.yaml). The file's ``plugins`` section
     is read before any plugin loads, because it says which ones to skip.
+    Plugin ids to skip come from ``disable``, ``$SENTINEL_DISABLE_PLUGINS``
+    and ``plugins.disable``; an allowlist from ``only``, ``$SENTINEL_PLUGINS``
+    or ``plugins.only`` loads those plugins alone (and the core's).
     """
     environ = os.environ if environ is None else environ
     env = env or environ.get(ENV_ENV) or None
     path = find_config_file(config_path)
-    early = load_config(path, env, sections=(), environ=environ)
+    early = load_config(path, env, sections=(), environ=environ, report_unknown=False)
     plugin_settings: dict[str, Any] = early.section("plugins")
 
-    disabled = set(env_list(DISABLE_ENV)) | set(plugin_settings.get("disable") or [])
     if strict is None:
-        strict = env_flag(STRICT_ENV) or bool(plugin_settings.get("strict"))
+        strict = _flag(environ, STRICT_ENV) or bool(plugin_settings.get("strict"))
+    if trace is None:
+        trace = _flag(environ, TRACE_ENV)
+    selections = {
+        "--disable": list(disable),
+        DISABLE_ENV: env_list(DISABLE_ENV, environ),
+        "plugins.disable": _ids(plugin_settings.get("disable")),
+        "--only": list(only),
+        ALLOW_ENV: env_list(ALLOW_ENV, environ),
+        "plugins.only": _ids(plugin_settings.get("only")),
+    }
+    allow = [
+        *selections["--only"],
+        *selections[ALLOW_ENV],
+        *selections["plugins.only"],
+    ]
     host = PluginHost(
         strict=strict,
-        disabled=disabled,
+        disabled=[
+            *selections["--disable"],
+            *selections[DISABLE_ENV],
+            *selections["plugins.disable"],
+        ],
+        only=allow or None,
         prefer=dict(plugin_settings.get("prefer") or {}),
+        trace=trace,
     )
     host.load_entry_points()
     for plugin_id, module_name in _extra_plugins(environ):
         host.register_module(plugin_id, importlib.import_module(module_name))
-    config = load_config(path, env, sections=host.config_sections(), environ=environ)
+    _warn_unknown_ids(host, selections)
+    config = load_config(
+        path,
+        env,
+        sections=host.config_sections(),
+        environ=environ,
+        strict=strict,
+        other_sections=host.inactive_section_names(),
+    )
     return host, config
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in _TRUE
+
+
+def _ids(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return []
+
+
+def _warn_unknown_ids(host: PluginHost, selections: dict[str, list[str]]) -> None:
+    known = host.ids()
+    for source, ids in selections.items():
+        for plugin_id in ids:
+            if plugin_id not in known:
+                warn_once(
+                    "%s names plugin %r, but no plugin has that id (ids: %s); see "
+                    "'sentinel plugins'",
+                    source,
+                    plugin_id,
+                    ", ".join(known),
+                )
 
 
 def _extra_plugins(environ: Mapping[str, str]) -> list[tuple[str, str]]:

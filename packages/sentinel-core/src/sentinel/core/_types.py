@@ -44,7 +44,9 @@ class Field:
 
     ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``list``, ``dict``
     or ``"section"`` (a nested mapping described by ``fields``). ``nullable``
-    allows ``null`` in addition to the type.
+    allows ``null`` in addition to the type. ``minimum`` and ``maximum`` bound
+    a number (inclusive); a list of mappings validates each item against
+    ``fields``.
     """
 
     type: Any
@@ -54,6 +56,8 @@ class Field:
     nullable: bool = False
     choices: tuple[Any, ...] = ()
     fields: dict[str, Field] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

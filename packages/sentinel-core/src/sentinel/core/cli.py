@@ -19,7 +19,14 @@ from sentinel.core._config import ENV_ENV, Config
 from sentinel.core._errors import SentinelError
 from sentinel.core._imports import import_target
 from sentinel.core._logging import configure_logging
-from sentinel.core._plugins import STRICT_ENV, PluginHost
+from sentinel.core._plugins import (
+    ALLOW_ENV,
+    DISABLE_ENV,
+    STRICT_ENV,
+    TRACE_ENV,
+    PluginHost,
+    warn_once,
+)
 from sentinel.core._runtime import bootstrap
 from sentinel.core._types import CommandSpec
 
@@ -37,17 +44,29 @@ class CliState:
         config_path: str | None = None,
         strict: bool | None = None,
         verbose: int = 0,
+        *,
+        disable: tuple[str, ...] = (),
+        only: tuple[str, ...] = (),
+        trace: bool | None = None,
     ) -> None:
         self.env = env
         self.config_path = config_path
         self.strict = strict
         self.verbose = verbose
+        self.disable = disable
+        self.only = only
+        self.trace = trace
         self._host: PluginHost | None = None
         self._config: Config | None = None
 
     def _load(self) -> None:
         self._host, self._config = bootstrap(
-            self.env, self.config_path, strict=self.strict
+            self.env,
+            self.config_path,
+            strict=self.strict,
+            disable=self.disable,
+            only=self.only,
+            trace=self.trace,
         )
         # The CLI, not library code, owns logging: every command that reads the
         # config logs the way its environment section says.
@@ -81,7 +100,7 @@ class CliState:
         commands = self.host.commands()
         for name in BUILTIN_COMMANDS:
             if name in commands:
-                logger.warning(
+                warn_once(
                     "plugin %s declares command %r, which the core owns; ignored",
                     commands[name][1],
                     name,
@@ -141,6 +160,12 @@ class SentinelGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
 
 
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(
+        item.strip() for value in values for item in value.split(",") if item.strip()
+    )
+
+
 def _broken_command(name: str, plugin_id: str, error: str) -> click.Command:
     def fail() -> None:
         raise click.ClickException(f"command {name!r} of plugin {plugin_id!r}: {error}")
@@ -168,13 +193,38 @@ def _broken_command(name: str, plugin_id: str, error: str) -> click.Command:
     default=None,
     help=f"Fail when any plugin cannot be loaded (also ${STRICT_ENV}=1).",
 )
+@click.option(
+    "--disable",
+    "disable",
+    multiple=True,
+    metavar="ID[,ID]",
+    help=f"Skip plugins by the id 'sentinel plugins' shows (also ${DISABLE_ENV}).",
+)
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="ID[,ID]",
+    help=f"Load only these plugins, and the core (also ${ALLOW_ENV}).",
+)
+@click.option(
+    "--trace-hooks",
+    "trace",
+    is_flag=True,
+    default=None,
+    help=f"Print every hook call with its plugin and duration (also ${TRACE_ENV}=1).",
+)
 @click.option("-v", "--verbose", count=True, help="Log debug messages.")
 @click.pass_context
 def cli(
     ctx: click.Context,
+    *,
     env: str | None,
     config_path: str | None,
     strict: bool | None,
+    disable: tuple[str, ...],
+    only: tuple[str, ...],
+    trace: bool | None,
     verbose: int,
 ) -> None:
     """Sentinel: watch folders, queue work, move files to and from Box."""
@@ -185,6 +235,7 @@ def cli(
         strict,
         verbose,
     )
+    state.disable, state.only, state.trace = _split(disable), _split(only), trace
     if strict:
         # Load now so a broken plugin fails the command before it starts.
         _ = state.host
@@ -198,34 +249,117 @@ def version() -> None:
         click.echo(f"{info.id}: {info.distribution or '-'} {info.version or '-'}")
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object per plugin."
 )
-def plugins(as_json: bool) -> None:
-    """List plugins with their distribution, version, status and hooks or error."""
-    state = _state(click.get_current_context())
-    records = [info.as_dict() for info in state.host.plugins]
-    if as_json:
-        click.echo(json.dumps(records, indent=2))
+@click.option(
+    "--timings", is_flag=True, help="Import every plugin and show its import time."
+)
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool, timings: bool) -> None:
+    """List plugins: id, distribution, version, status, what each provides.
+
+    The id is the name that --disable, --only, SENTINEL_DISABLE_PLUGINS,
+    SENTINEL_PLUGINS and plugins.disable accept. Listing imports no plugin
+    that ships a declaration file (unless --timings asks for import times).
+    """
+    if ctx.invoked_subcommand is not None:
         return
-    headers = ("ID", "DISTRIBUTION", "VERSION", "STATUS", "HOOKS / ERROR")
-    rows = [
-        (
-            r["id"],
-            r["distribution"] or "-",
-            r["version"] or "-",
-            r["status"],
-            r["error"] or ", ".join(h.removeprefix("sentinel_") for h in r["hooks"]),
-        )
-        for r in records
+    host = _state(ctx).host
+    if timings:
+        host.import_plugins()
+    if as_json:
+        click.echo(json.dumps([info.as_dict() for info in host.plugins], indent=2))
+        return
+    _print_plugins(host, timings)
+
+
+def _print_plugins(host: PluginHost, timings: bool) -> None:
+    headers = ["ID", "DISTRIBUTION", "VERSION", "STATUS"]
+    if timings:
+        headers.append("IMPORT")
+    rows = []
+    for info in host.plugins:
+        row = [info.id, info.distribution or "-", info.version or "-", info.status]
+        if timings:
+            seconds = info.import_seconds
+            row.append("-" if seconds is None else f"{seconds * 1000:.1f} ms")
+        detail = info.error or _provides_text(info.provides)
+        if info.status == "incompatible" and info.api:
+            detail = f"needs core API {info.api}: {detail}"
+        rows.append((row, detail))
+    widths = [
+        max(len(cells[i]) for cells in [headers, *(row for row, _ in rows)])
+        for i in range(len(headers))
     ]
-    widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(4)]
-    for row in (headers, *rows):
-        cells = [
-            str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)
-        ]
-        click.echo("  ".join([*cells, str(row[4])]).rstrip())
+    for cells, detail in [(headers, "PROVIDES / ERROR"), *rows]:
+        line = "  ".join(
+            cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+        )
+        click.echo(f"{line}  {detail}".rstrip())
+    for conflict in host.conflicts:
+        how = "plugins.prefer" if conflict.by_config else "id order; set plugins.prefer"
+        click.echo(
+            f"conflict: {conflict.key} is declared by {', '.join(conflict.plugins)}; "
+            f"{conflict.chosen} wins ({how})"
+        )
+    if timings and host.scan is not None:
+        source = "cache" if host.scan.from_cache else "scan of installed distributions"
+        click.echo(f"discovery: {host.scan.seconds * 1000:.1f} ms from {source}")
+
+
+def _provides_text(provides: dict[str, list[str]]) -> str:
+    return "; ".join(
+        f"{kind}: {', '.join(names)}" for kind, names in sorted(provides.items())
+    )
+
+
+@plugins.command("check")
+@click.argument("ids", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def plugins_check(ids: tuple[str, ...], as_json: bool) -> None:
+    """Import and validate plugins: hooks, declarations, metadata, imports.
+
+    Checks every installed plugin, or only the given ids. Exits with status 1
+    when any error is found; warnings alone exit 0.
+    """
+    from sentinel.core._check import ERROR, check_plugins
+
+    host = _state(click.get_current_context()).host
+    problems = check_plugins(host, ids)
+    if as_json:
+        click.echo(json.dumps([problem.as_dict() for problem in problems], indent=2))
+    else:
+        for problem in problems:
+            click.echo(f"{problem.level}: {problem.plugin}: {problem.message}")
+        checked = [info.id for info in host.plugins if not ids or info.id in ids]
+        errors = sum(problem.level == ERROR for problem in problems)
+        click.echo(
+            f"checked {len(checked)} plugins: {errors} errors, "
+            f"{len(problems) - errors} warnings"
+        )
+    if any(problem.level == ERROR for problem in problems):
+        sys.exit(1)
+
+
+@plugins.command("order")
+@click.argument("hook")
+def plugins_order(hook: str) -> None:
+    """Print the plugins that implement HOOK in the order they are called.
+
+    The order depends on plugin ids and tryfirst/trylast marks only, never on
+    the order distributions were installed in.
+    """
+    host = _state(click.get_current_context()).host
+    name = hook if hook.startswith("sentinel_") else f"sentinel_{hook}"
+    order = host.hook_order(name)
+    if not order:
+        click.echo(f"no plugin implements {name}")
+    for position, (plugin_id, placement) in enumerate(order, start=1):
+        click.echo(
+            f"{position}. {plugin_id}" + (f" ({placement})" if placement else "")
+        )
 
 
 @cli.group()
@@ -246,6 +380,15 @@ def config_show(as_json: bool) -> None:
     click.echo(f"# file: {cfg.path or '(none: built-in defaults)'}")
     click.echo(f"# environment: {cfg.env or 'default'}")
     click.echo(yaml.safe_dump(values, sort_keys=False, allow_unicode=True).rstrip())
+
+
+@config.command("schema")
+def config_schema_command() -> None:
+    """Print the JSON Schema of one environment section, from every plugin."""
+    from sentinel.core._schema import config_schema
+
+    host = _state(click.get_current_context()).host
+    click.echo(json.dumps(config_schema(host.config_sections()), indent=2))
 
 
 @cli.command()
@@ -277,12 +420,18 @@ def _install_signal_handlers(agent: Agent) -> None:
     signal.signal(signal.SIGTERM, handle)
 
 
+# Services through which a run does visible work: without either, nothing
+# feeds the queue and nothing shows its state.
+WORK_SERVICES = {"files": "files", "web": "web"}
+
+
 def _run_agent(agent: Agent) -> int:
     started = False
     try:
         _call_phase(agent, "sentinel_startup")
         _call_phase(agent, "sentinel_ready")
         started = True
+        _warn_if_idle(agent)
         click.echo("sentinel is running; press Ctrl-C to stop", err=True)
         while not agent.stop_event.wait(0.5):
             pass
@@ -294,6 +443,26 @@ def _run_agent(agent: Agent) -> int:
     return 0 if started else 1
 
 
+def _warn_if_idle(agent: Agent) -> None:
+    missing = [
+        extra
+        for service, extra in WORK_SERVICES.items()
+        if not agent.has_service(service)
+    ]
+    if len(missing) < len(WORK_SERVICES):
+        return
+    extras = ",".join(missing)
+    logger.warning(
+        "no installed plugin watches folders or serves the dashboard, so this run "
+        "does nothing; install them with pip install 'sentinel-core[%s]' (from "
+        "local wheels: pip install --no-index --find-links DIR "
+        "'sentinel-core[%s]') or check 'sentinel plugins' for disabled or failed "
+        "ones",
+        extras,
+        extras,
+    )
+
+
 def _call_phase(agent: Agent, hook_name: str, *, stop_on_error: bool = True) -> None:
     """Call one phase's hooks in pluggy order (tryfirst and trylast respected)."""
     caller = getattr(agent.host.pm.hook, hook_name)
@@ -301,12 +470,20 @@ def _call_phase(agent: Agent, hook_name: str, *, stop_on_error: bool = True) -> 
         logger.debug("%s: %s", impl.plugin_name, hook_name)
         try:
             impl.function(agent=agent)
+        except SentinelError as exc:
+            # A SentinelError already says what went wrong and what to do.
+            if stop_on_error:
+                raise SentinelError(
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc}"
+                ) from None
+            logger.error("plugin %s failed in %s: %s", impl.plugin_name, hook_name, exc)
         except Exception as exc:
             logger.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
             if stop_on_error:
                 raise SentinelError(
-                    f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc}"
-                ) from exc
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
 
 
 def main() -> None:
