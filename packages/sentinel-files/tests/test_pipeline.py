@@ -96,7 +96,7 @@ def test_process_invalid_file_moves_to_failed(workdir: Path) -> None:
     assert ctx.calls == []
     assert (workdir / "failed" / "bad.json").is_file()
     reason = (workdir / "failed" / "bad.json.reason.txt").read_text()
-    assert "rejected as json" in reason
+    assert "rejected as a JSON file" in reason
     assert "Error code: json-constant." in reason
     assert "What to do:" in reason
 
@@ -150,3 +150,161 @@ def test_move_unique_counts_up(tmp_path: Path) -> None:
     source = tmp_path / "src.txt"
     source.write_text("new")
     assert move_unique(source, tmp_path / "a.txt").name == "a (2).txt"
+
+
+def versioned(workdir: Path, relative: str) -> dict[str, Any]:
+    path = workdir / "inbox" / relative
+    stat = path.stat()
+    return {**payload(workdir, relative), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def test_process_route_without_name_and_task_uses_defaults(workdir: Path) -> None:
+    (workdir / "inbox" / "x.csv").write_text("id\n1\n")
+    settings = {"files": {"routes": [{"folder": "inbox"}]}}
+    ctx = Context(settings, {"box.upload": record_upload_no_folder})
+    result = process_file(ctx, payload(workdir, "x.csv"))
+    assert result["status"] == "processed"
+    assert ctx.calls[0][0] == "box.upload"
+
+
+def record_upload_no_folder(ctx: Context, payload: dict[str, Any]) -> str:
+    return Path(payload["path"]).name
+
+
+def test_process_invalid_route_setting_names_key(workdir: Path) -> None:
+    settings = {"files": {"routes": [{"folder": "inbox", "task": 5}]}}
+    ctx = Context(settings, {})
+    with pytest.raises(PermanentTaskError, match=r"files\.routes\[0\]\.task"):
+        process_file(ctx, payload(workdir, "x.csv"))
+
+
+def test_process_symlink_goes_to_failed(workdir: Path) -> None:
+    (workdir / "inbox" / "passwd.csv").symlink_to("/etc/passwd")
+    ctx = Context(config(), {"test.upload": record_upload})
+    with pytest.raises(PermanentTaskError, match="symbolic link"):
+        process_file(ctx, payload(workdir, "passwd.csv"))
+    assert ctx.calls == []
+    assert (workdir / "failed" / "passwd.csv").is_symlink()
+    reason = (workdir / "failed" / "passwd.csv.reason.txt").read_text()
+    assert "'/etc/passwd'" in reason
+    assert "follow_symlinks" in reason
+
+
+def test_process_symlink_followed_only_inside_folder(workdir: Path) -> None:
+    settings = config()
+    settings["files"]["routes"][0]["follow_symlinks"] = True
+    (workdir / "inbox" / "data").mkdir()
+    (workdir / "inbox" / "data" / "real.csv").write_text("id\n1\n")
+    (workdir / "inbox" / "inside.csv").symlink_to(workdir / "inbox" / "data" / "real.csv")
+    (workdir / "inbox" / "outside.csv").symlink_to("/etc/passwd")
+    ctx = Context(settings, {"test.upload": record_upload})
+    assert process_file(ctx, payload(workdir, "inside.csv"))["status"] == "processed"
+    with pytest.raises(PermanentTaskError, match="outside the watched folder"):
+        process_file(ctx, payload(workdir, "outside.csv"))
+    assert len(ctx.calls) == 1
+
+
+def test_process_long_name_writes_short_reason(workdir: Path) -> None:
+    name = "r" * 245 + ".json"
+    (workdir / "inbox" / name).write_text("{")
+    ctx = Context(config(), {"test.upload": record_upload})
+    with pytest.raises(PermanentTaskError, match="invalid JSON"):
+        process_file(ctx, payload(workdir, name))
+    assert (workdir / "failed" / name).is_file()
+    (reason_file,) = (workdir / "failed").glob("*.reason.txt")
+    assert len(reason_file.name.encode()) <= 255
+    assert reason_file.name.startswith("r" * 100)
+    assert reason_file.read_text().startswith(f"File: {name}\n")
+
+
+def test_process_unwritable_failed_folder_is_clear(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # root ignores permission bits, so a regular file stands in the way.
+    (workdir / "failed").write_text("not a folder")
+    (workdir / "inbox" / "bad.json").write_text("{")
+    ctx = Context(config(), {"test.upload": record_upload})
+    with pytest.raises(PermanentTaskError) as caught:
+        process_file(ctx, payload(workdir, "bad.json"))
+    message = str(caught.value)
+    assert "files.routes[0].failed" in message
+    assert "Not a directory" in message
+    assert str(workdir / "failed") in message
+    assert (workdir / "inbox" / "bad.json").is_file()
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors
+    assert all(record.exc_info is None for record in errors)
+
+
+def test_process_unwritable_processed_folder_is_clear(workdir: Path) -> None:
+    (workdir / "processed").write_text("not a folder")
+    (workdir / "inbox" / "x.csv").write_text("id\n1\n")
+    ctx = Context(config(), {"test.upload": record_upload})
+    with pytest.raises(PermanentTaskError, match=r"files\.routes\[0\]\.processed"):
+        process_file(ctx, payload(workdir, "x.csv"))
+    assert (workdir / "inbox" / "x.csv").is_file()
+
+
+def test_process_changed_file_is_left_for_watcher(workdir: Path) -> None:
+    path = workdir / "inbox" / "x.csv"
+    path.write_text("id\n1\n")
+    job = versioned(workdir, "x.csv")
+    with path.open("a") as stream:
+        stream.write("2\n")
+    ctx = Context(config(), {"test.upload": record_upload})
+    assert process_file(ctx, job)["status"] == "changed"
+    assert ctx.calls == []
+    assert path.is_file()
+
+
+def test_process_file_changed_during_task_not_moved(workdir: Path) -> None:
+    path = workdir / "inbox" / "x.csv"
+    path.write_text("id\n1\n")
+
+    def append_then_upload(ctx: Context, task_payload: dict[str, Any]) -> str:
+        with path.open("a") as stream:
+            stream.write("2\n")
+        return "uploaded"
+
+    ctx = Context(config(), {"test.upload": append_then_upload})
+    result = process_file(ctx, versioned(workdir, "x.csv"))
+    assert result["status"] == "changed"
+    assert path.is_file()
+    assert not (workdir / "processed" / "x.csv").exists()
+
+
+def test_process_empty_csv_reason_is_consistent(workdir: Path) -> None:
+    (workdir / "inbox" / "zero.csv").write_bytes(b"")
+    ctx = Context(config(), {"test.upload": record_upload})
+    with pytest.raises(PermanentTaskError):
+        process_file(ctx, payload(workdir, "zero.csv"))
+    reason = (workdir / "failed" / "zero.csv.reason.txt").read_text()
+    assert "rejected as a CSV file" in reason
+    assert "expected csv content" in reason
+    assert "unknown format" not in reason
+
+
+def test_process_xml_reason_has_one_location(workdir: Path) -> None:
+    lines = ["<root>"] + ["  <item/>"] * 5 + ['  <item a="1" a="2"/>', "</root>"]
+    (workdir / "inbox" / "bad.xml").write_text("\n".join(lines))
+    ctx = Context(config(), {"test.upload": record_upload})
+    with pytest.raises(PermanentTaskError):
+        process_file(ctx, payload(workdir, "bad.xml"))
+    reason = (workdir / "failed" / "bad.xml.reason.txt").read_text()
+    assert "rejected as an XML file" in reason
+    assert "Location: line 7, column 15." in reason
+    assert "column 14" not in reason
+    assert reason.count("line 7") == 1
+
+
+def test_process_logs_newline_name_escaped(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = "evil\nERROR forged line.csv"
+    (workdir / "inbox" / name).write_text("id\n1\n")
+    ctx = Context(config(), {"test.upload": record_upload})
+    caplog.set_level("INFO")
+    process_file(ctx, payload(workdir, name))
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("evil\\nERROR" in message for message in messages)
+    assert all("\n" not in message for message in messages)

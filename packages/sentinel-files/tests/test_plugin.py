@@ -7,7 +7,8 @@ from pathlib import Path
 import sentinel.files
 from sentinel.core import FILE_FORMAT, QUEUE_TASK, PluginHost
 from sentinel.files import plugin
-from sentinel.files._service import build_routes, count_files
+from sentinel.files._routes import load_routes
+from sentinel.files._service import count_files
 
 
 def test_plugin_registers_formats_and_task() -> None:
@@ -36,6 +37,6 @@ def test_folder_counts_skip_reason_files(tmp_path: Path) -> None:
 
 def test_build_routes_excludes_output_folders_inside_inbox(tmp_path: Path) -> None:
     settings = {"routes": [{"name": "all", "folder": ".", "processed": "done"}]}
-    (folders,) = build_routes(settings, tmp_path)
+    (route,) = load_routes(settings, tmp_path)
     root = tmp_path.resolve()
-    assert folders.route.exclude == (root / "done", root / "failed")
+    assert route.exclude == (root / "done", root / "failed")

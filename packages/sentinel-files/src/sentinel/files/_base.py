@@ -31,14 +31,23 @@ class DataFile:
     def load(cls, path: str | Path) -> Self:
         """Read and validate ``path``; raise a :class:`FilesError` if it fails."""
         instance = cls(Path(path))
-        instance.size = instance._stat_size()
         try:
+            instance.size = instance._stat_size()
             instance._parse()
         except FilesError as exc:
             exc.path = exc.path or str(instance.path)
             exc.format = exc.format or cls.format
             raise
         return instance
+
+    @classmethod
+    def sniff(cls, head: bytes) -> str | None:
+        """Return why the first bytes ``head`` look like this format, or None.
+
+        Detection asks plugin classes for files whose extension no class
+        lists; the built-in classes are chosen by their own rules.
+        """
+        return None
 
     def _stat_size(self) -> int:
         try:

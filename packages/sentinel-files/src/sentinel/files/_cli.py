@@ -10,12 +10,18 @@ import click
 
 from sentinel.files._detect import detect
 from sentinel.files._errors import FilesError
-from sentinel.files._formats import load_file
+from sentinel.files._formats import load_file, registered_classes
 
 
 @click.group(name="files")
 def files() -> None:
-    """Inspect files the way the watcher's pipeline reads them."""
+    """Inspect files the way the files.process task reads them.
+
+    \b
+    inspect PATH [--json]  format, encoding, dialect, shape and issues of PATH,
+                           with why each was chosen; exit status 1 when the
+                           file would be rejected
+    """
 
 
 @files.command()
@@ -27,10 +33,11 @@ def inspect(path: Path, as_json: bool) -> None:
     Exits with status 1 when the file would be rejected.
     """
     report: dict[str, Any] = {"path": str(path)}
+    classes = registered_classes(click.get_current_context().obj)
     try:
-        detection = detect(path)
+        detection = detect(path, classes)
         report["detected"] = {"format": detection.format, "reason": detection.reason}
-        report["summary"] = load_file(path).summary()
+        report["summary"] = load_file(path, classes).summary()
     except FilesError as exc:
         report["error"] = exc.as_dict()
     if as_json:
@@ -45,7 +52,8 @@ def _render(report: dict[str, Any]) -> str:
     lines = [f"path: {report['path']}"]
     detected = report.get("detected")
     if detected:
-        lines.append(f"format: {detected['format']} ({detected['reason']})")
+        lines.append(f"format: {detected['format']}")
+        lines.append(f"why: {detected['reason']}")
     summary = report.get("summary") or {}
     skip = {"format", "path", "warnings", "errors", "sheets"}
     for key, value in summary.items():
@@ -62,6 +70,11 @@ def _render(report: dict[str, Any]) -> str:
     error = report.get("error")
     if error:
         lines.append(f"error [{error['code']}]: {error['message']}")
+        where = ", ".join(
+            f"{key} {error[key]}" for key in ("sheet", "row", "column") if key in error
+        )
+        if where:
+            lines.append(f"at: {where}")
         if error.get("hint"):
             lines.append(f"hint: {error['hint']}")
     return "\n".join(lines)

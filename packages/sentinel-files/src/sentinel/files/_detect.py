@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sentinel.files._errors import UnsupportedFormatError
 
@@ -48,6 +50,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 GZIP_MAGIC = b"\x1f\x8b"
 TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 HEAD_SIZE = 8192
+BUILT_IN = frozenset(EXTENSIONS.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +61,24 @@ class Detection:
     reason: str
 
 
-def detect(path: str | Path) -> Detection:
+def detect(path: str | Path, classes: Mapping[str, Any] | None = None) -> Detection:
     """Detect the format of ``path`` from its first bytes and its extension.
 
     Binary signatures (ZIP, OLE, gzip) take precedence over the name; text
-    files take the format of their extension. Raises
-    :class:`UnsupportedFormatError` naming the format when no file class
-    reads it.
+    files take the format of their extension. ``classes`` are file classes
+    by format name: one that is not built in (a plugin's) is chosen for a
+    file whose extension it lists in ``extensions`` or whose first bytes its
+    ``sniff`` accepts. Raises :class:`UnsupportedFormatError` naming the
+    format when no file class reads it.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     with path.open("rb") as stream:
         head = stream.read(HEAD_SIZE)
+    if suffix not in EXTENSIONS:
+        claimed = _plugin_claim(suffix, head, classes or {})
+        if claimed is not None:
+            return claimed
     if not head:
         return _by_extension(path, suffix, "the file is empty")
     if head.startswith(ZIP_MAGIC):
@@ -85,6 +94,26 @@ def detect(path: str | Path) -> Detection:
             raise _unsupported(path, "binary data (contains NUL bytes), not text")
         return _by_extension(path, suffix, "text with NUL bytes")
     return _by_extension(path, suffix, "content is text")
+
+
+def _plugin_claim(
+    suffix: str, head: bytes, classes: Mapping[str, Any]
+) -> Detection | None:
+    for name, cls in classes.items():
+        if name in BUILT_IN:
+            continue
+        if suffix and suffix in getattr(cls, "extensions", ()):
+            return Detection(
+                name, f"extension {suffix} is listed by the {name} file class"
+            )
+    for name, cls in classes.items():
+        sniff = getattr(cls, "sniff", None)
+        if name in BUILT_IN or sniff is None:
+            continue
+        reason = sniff(head)
+        if reason:
+            return Detection(name, f"content matches the {name} file class: {reason}")
+    return None
 
 
 def _by_extension(path: Path, suffix: str, content: str) -> Detection:

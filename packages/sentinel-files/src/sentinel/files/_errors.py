@@ -36,6 +36,28 @@ class FilesError(SentinelError):
         self.hint = hint
         self.location = dict(location or {})
 
+    def where(self) -> str:
+        """Describe the 1-based location, such as ``sheet 'A', line 7, column 39``."""
+        parts = []
+        if "sheet" in self.location:
+            parts.append(f"sheet {self.location['sheet']!r}")
+        if "row" in self.location:
+            word = "row" if "sheet" in self.location else "line"
+            parts.append(f"{word} {self.location['row']}")
+        if "column" in self.location:
+            parts.append(f"column {self.location['column']}")
+        return ", ".join(parts)
+
+    def describe(self) -> str:
+        """Return the message with its location and hint, in one line."""
+        text = self.message
+        where = self.where()
+        if where:
+            text += f" (at {where})"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
     def as_dict(self) -> dict[str, Any]:
         """Return the error's fields as a JSON-ready dict."""
         return {
@@ -87,3 +109,15 @@ class RouteNotFoundError(FilesError, LookupError):
     """A job names a route that the ``files.routes`` config does not define."""
 
     code = "route-not-found"
+
+
+class RouteConfigError(FilesError):
+    """A ``files.routes`` setting is invalid; the message names its config key."""
+
+    code = "route-config"
+
+
+class FileOperationError(FilesError):
+    """Moving a file or writing its reason failed in the file system."""
+
+    code = "file-operation"

@@ -1,10 +1,14 @@
-"""The built-in file classes by format name, and loading a path by its format."""
+"""File classes by format name, from the built-ins or a plugin registry."""
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from sentinel.core import FILE_FORMAT, SentinelError
 from sentinel.files._base import DataFile
 from sentinel.files._csv import CsvFile, TsvFile
 from sentinel.files._detect import detect
@@ -13,6 +17,8 @@ from sentinel.files._json import JsonFile
 from sentinel.files._xlsx import XlsmFile, XlsxFile
 from sentinel.files._xml import XmlFile
 from sentinel.files._yaml import YamlFile
+
+logger = logging.getLogger(__name__)
 
 FILE_CLASSES: dict[str, type[DataFile]] = {
     "csv": CsvFile,
@@ -30,11 +36,13 @@ def load_file(
 ) -> DataFile:
     """Detect the format of ``path`` and load it with the matching file class.
 
-    ``classes`` maps format names to file classes (for example the
-    ``file.format`` types of a plugin host); it defaults to the built-in ones.
+    ``classes`` maps format names to file classes, for example from
+    :func:`classes_from_registry`; it defaults to the built-in ones. A class
+    that a plugin adds is found by its ``extensions`` and ``sniff``.
     """
-    detection = detect(path)
-    found = (classes or FILE_CLASSES).get(detection.format)
+    classes = FILE_CLASSES if classes is None else classes
+    detection = detect(path, classes)
+    found = classes.get(detection.format)
     if found is None:
         raise UnsupportedFormatError(
             f"{path}: no file class is registered for format {detection.format!r}",
@@ -43,3 +51,47 @@ def load_file(
             hint="Install the plugin that provides this format.",
         )
     return found.load(path)
+
+
+def classes_from_registry(registry: Any) -> dict[str, type[DataFile]]:
+    """Return every ``file.format`` type of a plugin registry by name.
+
+    A type that fails to import is left out with a warning, so one broken
+    plugin does not stop the others' formats.
+    """
+    classes: dict[str, type[DataFile]] = {}
+    for name in registry.names(FILE_FORMAT):
+        try:
+            classes[name] = registry.get(FILE_FORMAT, name)
+        except SentinelError as exc:
+            logger.warning("file format %r is not available: %s", name, exc)
+    return classes
+
+
+@functools.cache
+def _process_classes() -> dict[str, type[DataFile]]:
+    from sentinel.core import bootstrap
+
+    try:
+        host, _config = bootstrap()
+    except SentinelError as exc:
+        logger.warning("plugins not loaded, using the built-in formats: %s", exc)
+        return dict(FILE_CLASSES)
+    return classes_from_registry(host.registry)
+
+
+def registered_classes(context: Any = None) -> dict[str, type[DataFile]]:
+    """Return the file classes of a context's registry, else of this process.
+
+    ``context`` may carry ``registry`` (a task context) or ``host`` (the
+    CLI state).
+
+    Without a registry on the context, the plugins are loaded once per
+    process with :func:`sentinel.core.bootstrap`.
+    """
+    registry = getattr(context, "registry", None)
+    if registry is None and getattr(context, "host", None) is not None:
+        registry = context.host.registry
+    if registry is not None:
+        return classes_from_registry(registry)
+    return _process_classes()

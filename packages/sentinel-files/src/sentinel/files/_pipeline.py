@@ -3,78 +3,67 @@
 from __future__ import annotations
 
 import logging
-import shutil
-from collections.abc import Mapping
+import os
 from pathlib import Path
 from typing import Any
 
 from sentinel.core import PermanentTaskError, TaskContext
 from sentinel.files._base import DataFile
-from sentinel.files._errors import FilesError, RouteNotFoundError
-from sentinel.files._formats import load_file
+from sentinel.files._errors import FileOperationError, FilesError
+from sentinel.files._formats import load_file, registered_classes
+from sentinel.files._moves import REASON_SUFFIX, describe_error, fail_file, move_unique
+from sentinel.files._routes import RouteConfig, find_route, load_routes
 
 logger = logging.getLogger(__name__)
 
-REASON_SUFFIX = ".reason.txt"
-
-
-def find_route(config: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """Return the route called ``name`` from the ``files.routes`` config."""
-    routes = (config.get("files") or {}).get("routes") or []
-    for route in routes:
-        if route.get("name") == name:
-            return dict(route)
-    known = ", ".join(str(route.get("name")) for route in routes) or "none"
-    raise RouteNotFoundError(
-        f"route {name!r} is not in files.routes (known: {known}); the job was "
-        f"enqueued with a config that the worker does not have",
-        hint="Start the workers with the same config file as the watcher.",
-    )
+__all__ = [
+    "REASON_SUFFIX",
+    "describe_error",
+    "fail_file",
+    "move_unique",
+    "process_file",
+    "short_summary",
+]
 
 
 def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Load and validate the file of ``payload``, run the route's task, move it.
 
     A file that fails validation moves to the route's failed folder with a
-    ``.reason.txt`` beside it and the job fails at once. A failure of the
-    route's task propagates so the queue retries it; on the last attempt the
-    file moves to the failed folder first.
+    ``.reason.txt`` beside it and the job fails at once. A file whose size
+    or modification time differs from the payload's is left in place for
+    the watcher to report again. A failure of the route's task propagates
+    so the queue retries it; on the last attempt the file moves to the
+    failed folder first.
     """
-    try:
-        route = find_route(ctx.config, payload["route"])
-    except (FilesError, KeyError) as exc:
-        raise PermanentTaskError(str(exc)) from exc
+    route = _route(ctx, payload)
     path = Path(payload["path"])
-    relative = payload["relative"]
-    if not path.is_file():
-        logger.info("%s: job %s: file is gone, already handled", path, ctx.job_id)
+    relative = str(payload["relative"])
+    if not os.path.lexists(path):
+        logger.info("%r: job %s: file is gone, already handled", str(path), ctx.job_id)
         return {"status": "missing", "path": str(path)}
+    _check_link(ctx, route, path, relative)
+    if _changed(ctx, path, payload, "before loading"):
+        return {"status": "changed", "path": str(path)}
 
     try:
-        loaded = load_file(path)
+        loaded = load_file(path, registered_classes(ctx))
     except FilesError as exc:
-        moved = fail_file(path, route, relative, describe_error(exc))
-        logger.warning("%s: job %s: rejected (%s)", path, ctx.job_id, exc.code)
-        raise PermanentTaskError(f"{exc} (moved to {moved})") from exc
+        moved = _fail(ctx, route, path, relative, describe_error(exc))
+        logger.warning("%r: job %s: rejected (%s)", str(path), ctx.job_id, exc.code)
+        raise PermanentTaskError(f"{exc.describe()} (moved to {moved})") from exc
 
     ctx.progress(0.3, f"{loaded.format} file is valid")
-    task_payload = {"path": str(path), "relative": relative, **route.get("options", {})}
-    try:
-        result = ctx.call(route["task"], task_payload)
-    except PermanentTaskError as exc:
-        fail_file(path, route, relative, f"The task {route['task']} failed: {exc}")
-        raise
-    except Exception as exc:
-        if ctx.attempt >= ctx.max_attempts:
-            reason = (
-                f"The task {route['task']} failed on the last of "
-                f"{ctx.max_attempts} attempts: {type(exc).__name__}: {exc}"
-            )
-            fail_file(path, route, relative, reason)
-        raise
+    if _changed(ctx, path, payload, "before the task"):
+        return {"status": "changed", "path": str(path)}
+    result = _call_task(ctx, route, path, relative)
+    if _changed(ctx, path, payload, "after the task, before the move"):
+        return {"status": "changed", "path": str(path), "result": result}
 
-    destination = move_unique(path, _folder(route, "processed") / relative)
-    logger.info("%s: job %s: processed, moved to %s", path, ctx.job_id, destination)
+    destination = _move(path, route.processed / relative, route.key("processed"))
+    logger.info(
+        "%r: job %s: processed, moved to %r", str(path), ctx.job_id, str(destination)
+    )
     return {
         "status": "processed",
         "format": loaded.format,
@@ -84,45 +73,103 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _folder(route: Mapping[str, Any], key: str) -> Path:
-    # Relative folders are resolved against the worker's working directory,
-    # which ``sentinel run`` sets to the agent's working directory.
-    return Path(route.get(key) or key).resolve()
+def _route(ctx: TaskContext, payload: dict[str, Any]) -> RouteConfig:
+    try:
+        routes = load_routes(ctx.config.get("files") or {}, Path.cwd())
+        return find_route(routes, str(payload["route"]))
+    except FilesError as exc:
+        raise PermanentTaskError(exc.describe()) from exc
+    except KeyError as exc:
+        raise PermanentTaskError(
+            f"the job payload has no {exc.args[0]!r} key; files.process expects "
+            f"path, route and relative"
+        ) from exc
 
 
-def fail_file(path: Path, route: Mapping[str, Any], relative: str, reason: str) -> Path:
-    """Move ``path`` to the route's failed folder and write the reason beside it."""
-    destination = move_unique(path, _folder(route, "failed") / relative)
-    reason_path = destination.with_name(destination.name + REASON_SUFFIX)
-    reason_path.write_text(reason.rstrip() + "\n", encoding="utf-8")
-    return destination
+def _check_link(
+    ctx: TaskContext, route: RouteConfig, path: Path, relative: str
+) -> None:
+    """Reject a symbolic link unless the route follows links inside its folder."""
+    if not path.is_symlink():
+        return
+    target = Path(os.path.realpath(path))
+    if not route.follow_symlinks:
+        reason = (
+            f"The file is a symbolic link to {str(target)!r}, and symbolic links "
+            f"are not followed.\nWhat to do: copy the file itself into the folder, "
+            f"or set {route.key('follow_symlinks')} to true for links that point "
+            f"inside the watched folder."
+        )
+    elif not target.is_relative_to(route.folder):
+        reason = (
+            f"The file is a symbolic link to {str(target)!r}, outside the watched "
+            f"folder {str(route.folder)!r}; only links inside it are followed.\n"
+            f"What to do: copy the file itself into the folder."
+        )
+    else:
+        return
+    moved = _fail(ctx, route, path, relative, reason)
+    logger.warning("%r: job %s: rejected symbolic link", str(path), ctx.job_id)
+    raise PermanentTaskError(f"{reason.splitlines()[0]} (moved to {moved})")
 
 
-def move_unique(source: Path, target: Path) -> Path:
-    """Move ``source`` to ``target``, adding `` (n)`` to the name on a clash."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    candidate = target
-    number = 1
-    while candidate.exists():
-        candidate = target.with_name(f"{target.stem} ({number}){target.suffix}")
-        number += 1
-    shutil.move(str(source), str(candidate))
-    return candidate
+def _changed(
+    ctx: TaskContext, path: Path, payload: dict[str, Any], when: str
+) -> bool:
+    """Tell whether the file differs from the version the watcher reported."""
+    if "size" not in payload or "mtime_ns" not in payload:
+        return False
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    if (stat.st_size, stat.st_mtime_ns) == (payload["size"], payload["mtime_ns"]):
+        return False
+    logger.info(
+        "%r: job %s: the file changed %s (size %d, was %d); left for the watcher "
+        "to report again",
+        str(path),
+        ctx.job_id,
+        when,
+        stat.st_size,
+        payload["size"],
+    )
+    return True
 
 
-def describe_error(exc: FilesError) -> str:
-    """Write a rejected file's error as plain sentences for a ``.reason.txt``."""
-    lines = [
-        f"The file was rejected as {exc.format or 'an unknown format'}.",
-        f"Error code: {exc.code}.",
-        f"Reason: {exc.message}",
-    ]
-    where = ", ".join(f"{key} {value}" for key, value in exc.location.items())
-    if where:
-        lines.append(f"Location: {where}.")
-    if exc.hint:
-        lines.append(f"What to do: {exc.hint}")
-    return "\n".join(lines)
+def _call_task(ctx: TaskContext, route: RouteConfig, path: Path, relative: str) -> Any:
+    task_payload = {"path": str(path), "relative": relative, **route.options}
+    try:
+        return ctx.call(route.task, task_payload)
+    except PermanentTaskError as exc:
+        _fail(ctx, route, path, relative, f"The task {route.task} failed: {exc}")
+        raise
+    except Exception as exc:
+        if ctx.attempt >= ctx.max_attempts:
+            reason = (
+                f"The task {route.task} failed on the last of "
+                f"{ctx.max_attempts} attempts: {type(exc).__name__}: {exc}"
+            )
+            _fail(ctx, route, path, relative, reason)
+        raise
+
+
+def _fail(
+    ctx: TaskContext, route: RouteConfig, path: Path, relative: str, reason: str
+) -> Path:
+    try:
+        return fail_file(path, route.failed / relative, reason, route.key("failed"))
+    except FileOperationError as exc:
+        logger.error("%r: job %s: %s", str(path), ctx.job_id, exc.describe())
+        raise PermanentTaskError(exc.describe()) from exc
+
+
+def _move(source: Path, target: Path, key: str) -> Path:
+    try:
+        return move_unique(source, target, key)
+    except FileOperationError as exc:
+        logger.error("%r: %s", str(source), exc.describe())
+        raise PermanentTaskError(exc.describe()) from exc
 
 
 def short_summary(loaded: DataFile) -> dict[str, Any]:

@@ -15,20 +15,28 @@ from typing import Any
 
 from watchdog.events import (
     DirCreatedEvent,
+    DirDeletedEvent,
     DirMovedEvent,
+    EventsLostEvent,
+    FileAttribEvent,
     FileClosedEvent,
+    FileClosedNoWriteEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
     FileMovedEvent,
+    FileOpenedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
 )
+
+from sentinel.files._state import DeliveredState, Version
 
 logger = logging.getLogger(__name__)
 
 TEMPORARY_PATTERNS = ("~$*", "*.part", "*.tmp", "*.swp", "*.crdownload")
 ROUTE_QUEUE_SIZE = 256
+STATE_SAVE_INTERVAL = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +73,19 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class ReadyFile:
-    """A file whose writer is done, as reported to a route's handler."""
+    """A file whose writer is done, as reported to a route's handler.
+
+    ``moved_from`` is the earlier path when the file was renamed or moved
+    from a watched folder rather than written.
+    """
 
     path: Path
     route: str
     relative: str
     size: int
     mtime_ns: int
+    inode: int = 0
+    moved_from: Path | None = None
 
     @property
     def key(self) -> str:
@@ -89,20 +103,28 @@ def is_temporary(relative: Path) -> bool:
 
 Handler = Callable[[ReadyFile], Any]
 
+# How a pending file becomes ready; see FolderWatcher.
+CLOSED = "closed"
+CHANGED = "changed"
+SCANNED = "scanned"
+
 
 @dataclass(slots=True)
 class _Pending:
     changed: float
-    stat: tuple[int, int] | None = None
-    closed: bool = False
+    how: str
+    opened: int = 0
+    moved_from: Path | None = None
+    stat: Version | None = None
 
 
 class _RouteWorker:
     """Run one route's handler in its own thread, fed by a bounded queue."""
 
-    def __init__(self, route: Route, handler: Handler) -> None:
+    def __init__(self, route: Route, handler: Handler, state: DeliveredState) -> None:
         self.route = route
         self.handler = handler
+        self.state = state
         self.queue: queue.Queue[ReadyFile | None] = queue.Queue(ROUTE_QUEUE_SIZE)
         self.thread = threading.Thread(
             target=self._run, name=f"sentinel-route-{route.name}", daemon=True
@@ -117,25 +139,33 @@ class _RouteWorker:
                 self.handler(ready)
             except Exception:  # a bad file or handler must not stop the route
                 logger.exception(
-                    "%s: handler of route %r failed", ready.path, self.route.name
+                    "%r: handler of route %r failed", str(ready.path), self.route.name
                 )
+                continue
+            self.state.deliver(ready.path, (ready.size, ready.mtime_ns, ready.inode))
 
 
 @dataclass
-class _State:
+class _Tracking:
     pending: dict[Path, _Pending] = field(default_factory=dict)
-    reported: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    reported: dict[Path, Version] = field(default_factory=dict)
     backlog: list[tuple[_RouteWorker, ReadyFile]] = field(default_factory=list)
 
 
 class FolderWatcher:
     """Watch route folders and call each route's handler once per ready file.
 
-    A file is ready after a close-after-write event, after it is renamed or
-    moved into a folder, or after ``quiet_seconds`` without a change (the
-    only signal in polling mode). Each version of a file, identified by path,
-    size and mtime, is reported once. Files already in a folder at start are
-    reported too. Temporary and hidden names are ignored until renamed.
+    With file-system events, a file is ready ``settle_seconds`` after its
+    last close-after-write or its rename into a folder, if no other event
+    for it came since. A file that changes without open and close events
+    (a hard link, ``touch``) is ready after ``quiet_seconds`` without a
+    change, but never while a writer holds it open. In polling mode, which
+    sees no close events, a file is ready after ``quiet_seconds`` without a
+    change. Each version of a file (path, size, mtime, inode) is reported
+    once, also across restarts when ``state_file`` is given. Files already
+    in a folder at start and files missed when the kernel queue overflows
+    are found by a scan. Temporary and hidden names are ignored until
+    renamed.
     """
 
     def __init__(
@@ -143,17 +173,25 @@ class FolderWatcher:
         routes: Sequence[tuple[Route, Handler]],
         *,
         quiet_seconds: float = 1.0,
+        settle_seconds: float = 1.0,
         polling: bool = False,
         poll_interval: float = 1.0,
+        state_file: Path | None = None,
     ) -> None:
         self.quiet_seconds = quiet_seconds
+        self.settle_seconds = settle_seconds
         self.polling = polling
         self.poll_interval = poll_interval
-        self._workers = [_RouteWorker(route, handler) for route, handler in routes]
-        self._state = _State()
+        self.state = DeliveredState(state_file)
+        self.rescans = 0
+        self._workers = [
+            _RouteWorker(route, handler, self.state) for route, handler in routes
+        ]
+        self._tracking = _Tracking()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._observer: Any = None
+        self._observer_started = False
         self._ticker = threading.Thread(
             target=self._tick_loop, name="sentinel-watcher", daemon=True
         )
@@ -164,10 +202,22 @@ class FolderWatcher:
         return [worker.route for worker in self._workers]
 
     def start(self) -> None:
-        """Create missing folders, scan existing files and start watching."""
+        """Create missing folders, scan existing files and start watching.
+
+        If a folder cannot be created or watched, everything started so far
+        is stopped before the error propagates.
+        """
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
 
+        self.state.load()
         self._observer = (
             PollingObserver(timeout=self.poll_interval) if self.polling else Observer()
         )
@@ -176,24 +226,25 @@ class FolderWatcher:
             folder.mkdir(parents=True, exist_ok=True)
             self._observer.schedule(handler, str(folder), recursive=recursive)
             logger.info(
-                "%s: watching (%s, %s)",
-                folder,
+                "%r: watching (%s, %s)",
+                str(folder),
                 "recursive" if recursive else "top level only",
                 "polling" if self.polling else "file-system events",
             )
         for worker in self._workers:
             worker.thread.start()
         self._observer.start()
+        self._observer_started = True
         # Scan after the observer starts so a file written in between is
-        # seen by one or the other; duplicates are removed by the dedupe.
+        # seen by one or the other; the version check removes duplicates.
         for folder, recursive in self._folders():
-            self._scan(folder, recursive)
+            self.rescan(folder, recursive, count=False)
         self._ticker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching and let each route finish the file it is handling."""
         self._stop.set()
-        if self._observer is not None:
+        if self._observer is not None and self._observer_started:
             self._observer.stop()
             self._observer.join(timeout)
         if self._ticker.is_alive():
@@ -202,7 +253,16 @@ class FolderWatcher:
             if worker.thread.is_alive():
                 worker.queue.put(None)
                 worker.thread.join(timeout)
+        self.state.save()
         logger.info("watcher stopped")
+
+    def inject(self, event: FileSystemEvent) -> None:
+        """Queue ``event`` in the running observer as if its emitter saw it."""
+        for emitter in list(self._observer.emitters):
+            if event.src_path == emitter.watch.path:
+                emitter.queue_event(event)
+                return
+        raise LookupError(f"no watch for {event.src_path!r}")
 
     def _folders(self) -> list[tuple[Path, bool]]:
         folders: dict[Path, bool] = {}
@@ -210,126 +270,221 @@ class FolderWatcher:
             folders[route.folder] = folders.get(route.folder, False) or route.recursive
         return list(folders.items())
 
-    def _scan(self, folder: Path, recursive: bool) -> None:
-        walker = os.walk(folder) if recursive else [(str(folder), [], _names(folder))]
-        for root, _dirs, names in walker:
-            for name in names:
-                self.note_change(Path(root) / name, from_scan=True)
+    def rescan(self, folder: Path, recursive: bool, *, count: bool = True) -> None:
+        """Find files under ``folder`` that were not reported in their version.
 
-    def note_change(self, path: Path, *, from_scan: bool = False) -> None:
-        """Record that ``path`` was created or modified; it waits for quiet."""
+        Used at start and after the kernel dropped events; files reported
+        before, in this run or an earlier one, are skipped when unchanged.
+        """
+        if count:
+            self.rescans += 1
+            logger.warning("%r: events were lost; rescanning the folder", str(folder))
+        with self._lock:
+            for path, entry in self._tracking.pending.items():
+                # Close events may be among the lost ones.
+                if path.is_relative_to(folder) and entry.how == CHANGED:
+                    entry.how = SCANNED
+                    entry.opened = 0
+        present: set[Path] = set()
+        for path in _files(folder, recursive):
+            present.add(path)
+            self._note_scanned(path)
+        self.state.forget_missing(folder, present)
+
+    def _note_scanned(self, path: Path) -> None:
         if not self._wanted(path):
             return
-        changed = time.monotonic()
-        if from_scan:
-            # A file untouched for the quiet period is ready at once.
-            try:
-                age = time.time() - path.stat().st_mtime
-            except OSError:
+        version = _version(path)
+        if version is None:
+            return
+        with self._lock:
+            if self._tracking.reported.get(path) == version:
                 return
-            changed -= max(0.0, age)
+            if path in self._tracking.pending:
+                return
+        if self.state.delivered(path) == version:
+            with self._lock:
+                self._tracking.reported[path] = version
+            return
+        # A file untouched for the settle period is ready at once.
+        age = max(0.0, time.time() - version[1] / 1e9)
         with self._lock:
-            entry = self._state.pending.get(path)
-            if entry is None:
-                self._state.pending[path] = _Pending(changed)
-            else:
-                entry.changed = max(entry.changed, changed)
-                entry.closed = False
+            self._tracking.pending.setdefault(
+                path, _Pending(time.monotonic() - age, SCANNED)
+            )
 
-    def note_done(self, path: Path) -> None:
-        """Record a close-after-write or a move into the folder: ready now."""
+    def note_change(self, path: Path) -> None:
+        """Record that ``path`` was created or modified; it is not ready yet."""
+        if not self._wanted(path):
+            return
+        now = time.monotonic()
+        with self._lock:
+            entry = self._tracking.pending.get(path)
+            if entry is None:
+                self._tracking.pending[path] = _Pending(now, CHANGED)
+            else:
+                entry.changed = now
+                entry.how = CHANGED
+
+    def note_open(self, path: Path, delta: int) -> None:
+        """Count an open (+1) or a close without writing (-1) of ``path``."""
         if not self._wanted(path):
             return
         with self._lock:
-            self._state.pending[path] = _Pending(time.monotonic(), closed=True)
+            entry = self._tracking.pending.get(path)
+            if entry is None and delta > 0:
+                # A writer may open an existing file to append; its writes
+                # must not count as quiet while it holds the file open.
+                entry = self._tracking.pending[path] = _Pending(time.monotonic(), CHANGED)
+            if entry is not None:
+                entry.opened = max(0, entry.opened + delta)
+
+    def note_done(self, path: Path, moved_from: Path | None = None) -> None:
+        """Record a close-after-write or a move into the folder."""
+        if not self._wanted(path):
+            return
+        with self._lock:
+            entry = self._tracking.pending.get(path)
+            if entry is None:
+                entry = self._tracking.pending[path] = _Pending(0.0, CLOSED)
+            entry.changed = time.monotonic()
+            entry.how = CLOSED
+            entry.opened = 0
+            entry.moved_from = moved_from or entry.moved_from
+
+    def note_moved(self, source: Path, destination: Path) -> None:
+        """Record a rename: forget ``source`` and report ``destination``."""
+        was_watched = self._wanted(source) or self.state.delivered(source) is not None
+        self.note_gone(source)
+        self.note_done(destination, source if was_watched else None)
 
     def note_gone(self, path: Path) -> None:
         """Forget a deleted or moved-away path and anything below it."""
         with self._lock:
-            for known in [p for p in self._state.pending if p.is_relative_to(path)]:
-                del self._state.pending[known]
-            for known in [p for p in self._state.reported if p.is_relative_to(path)]:
-                del self._state.reported[known]
+            for mapping in (self._tracking.pending, self._tracking.reported):
+                for known in [p for p in mapping if p.is_relative_to(path)]:
+                    del mapping[known]
+        self.state.forget(path)
 
     def note_directory(self, path: Path) -> None:
         """Scan a directory created in or moved into a watched folder."""
-        self._scan(path, recursive=True)
+        for file in _files(path, recursive=True):
+            self._note_scanned(file)
 
     def _wanted(self, path: Path) -> bool:
         return any(worker.route.relative(path) is not None for worker in self._workers)
 
     def _tick_loop(self) -> None:
-        interval = min(0.1, max(0.01, self.quiet_seconds / 4))
+        interval = min(0.1, max(0.01, min(self.quiet_seconds, self.settle_seconds) / 4))
+        last_save = time.monotonic()
         while not self._stop.wait(interval):
             try:
                 self._tick()
+                if time.monotonic() - last_save >= STATE_SAVE_INTERVAL:
+                    self.state.save()
+                    last_save = time.monotonic()
             except Exception:  # the watcher must outlive any single bad file
                 logger.exception("watcher tick failed")
 
     def _tick(self) -> None:
         now = time.monotonic()
-        ready: list[Path] = []
+        due: list[Path] = []
         with self._lock:
-            for path, entry in list(self._state.pending.items()):
-                if entry.closed or now - entry.changed >= self.quiet_seconds:
-                    ready.append(path)
-        for path in ready:
+            for path, entry in self._tracking.pending.items():
+                if self._is_due(entry, now):
+                    due.append(path)
+        for path in due:
             self._check_ready(path, now)
         self._dispatch_backlog()
 
+    def _is_due(self, entry: _Pending, now: float) -> bool:
+        waited = now - entry.changed
+        if self.polling:
+            return waited >= self.quiet_seconds
+        if entry.how == CHANGED:
+            # Without a close event, only a file that no writer holds open
+            # may become ready, after the quiet period.
+            return entry.opened == 0 and waited >= self.quiet_seconds
+        return waited >= self.settle_seconds
+
     def _check_ready(self, path: Path, now: float) -> None:
-        try:
-            stat = path.stat()
-        except OSError:
+        version = _version(path)
+        if version is None:
             with self._lock:
-                self._state.pending.pop(path, None)
+                self._tracking.pending.pop(path, None)
             return
-        version = (stat.st_size, stat.st_mtime_ns)
         with self._lock:
-            entry = self._state.pending.get(path)
+            entry = self._tracking.pending.get(path)
             if entry is None:
                 return
-            if not entry.closed and entry.stat != version:
-                # The first check only records the stat; a file that changed
-                # since an earlier check (unseen by a polling observer yet)
-                # waits for another quiet period.
+            if self.polling and entry.stat != version:
+                # The first check records the stat; a file that changed
+                # since an earlier check, before the poller saw it, waits
+                # for another quiet period.
                 if entry.stat is not None:
                     entry.changed = now
                 entry.stat = version
                 return
-            del self._state.pending[path]
-            if self._state.reported.get(path) == version:
+            del self._tracking.pending[path]
+            if self._tracking.reported.get(path) == version:
                 return
-            self._state.reported[path] = version
-        self._route(path, version)
+            self._tracking.reported[path] = version
+            self._route(path, version, entry.moved_from)
 
-    def _route(self, path: Path, version: tuple[int, int]) -> None:
+    def _route(self, path: Path, version: Version, moved_from: Path | None) -> None:
         for worker in self._workers:
             relative = worker.route.relative(path)
             if relative is None:
                 continue
-            ready = ReadyFile(path, worker.route.name, relative, *version)
-            logger.debug("%s: ready for route %r", path, worker.route.name)
-            self._state.backlog.append((worker, ready))
+            ready = ReadyFile(
+                path, worker.route.name, relative, *version, moved_from=moved_from
+            )
+            logger.debug("%r: ready for route %r", str(path), worker.route.name)
+            self._tracking.backlog.append((worker, ready))
             return
 
     def _dispatch_backlog(self) -> None:
         # A full route queue keeps its files here, so one slow route never
         # blocks the watcher or the other routes.
+        with self._lock:
+            backlog, self._tracking.backlog = self._tracking.backlog, []
         waiting = []
-        for worker, ready in self._state.backlog:
+        for worker, ready in backlog:
             try:
                 worker.queue.put_nowait(ready)
             except queue.Full:
                 waiting.append((worker, ready))
-        self._state.backlog = waiting
+        with self._lock:
+            self._tracking.backlog[:0] = waiting
 
 
-def _names(folder: Path) -> list[str]:
+def _version(path: Path) -> Version | None:
     try:
-        return [entry.name for entry in os.scandir(folder) if entry.is_file()]
+        stat = path.stat()
     except OSError:
-        return []
+        try:
+            # A dangling symbolic link is still reported, so that the
+            # pipeline can move it to the failed folder with a reason.
+            stat = path.lstat()
+        except OSError:
+            return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def _files(folder: Path, recursive: bool) -> Iterable[Path]:
+    if recursive:
+        for root, _dirs, names in os.walk(folder):
+            base = Path(root)
+            for name in names:
+                yield base / name
+        return
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_file() or entry.is_symlink():
+            yield Path(entry.path)
 
 
 class _EventHandler(FileSystemEventHandler):
@@ -342,24 +497,33 @@ class _EventHandler(FileSystemEventHandler):
         try:
             self._handle(event)
         except Exception:  # watchdog stops its emitter on an exception
-            logger.exception("%s: handling %s failed", event.src_path, event.event_type)
+            logger.exception(
+                "%r: handling %s failed", str(event.src_path), event.event_type
+            )
 
     def _handle(self, event: FileSystemEvent) -> None:
         src = Path(os.fsdecode(event.src_path))
+        watcher = self.watcher
         if isinstance(event, FileClosedEvent):
-            self.watcher.note_done(src)
-        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
-            self.watcher.note_change(src)
+            watcher.note_done(src)
+        elif isinstance(event, FileOpenedEvent):
+            watcher.note_open(src, +1)
+        elif isinstance(event, FileClosedNoWriteEvent):
+            watcher.note_open(src, -1)
+        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent, FileAttribEvent)):
+            watcher.note_change(src)
         elif isinstance(event, FileMovedEvent):
-            self.watcher.note_gone(src)
-            self.watcher.note_done(Path(os.fsdecode(event.dest_path)))
+            watcher.note_moved(src, Path(os.fsdecode(event.dest_path)))
         elif isinstance(event, DirMovedEvent):
-            self.watcher.note_gone(src)
-            self.watcher.note_directory(Path(os.fsdecode(event.dest_path)))
+            watcher.note_gone(src)
+            if event.dest_path:
+                watcher.note_directory(Path(os.fsdecode(event.dest_path)))
         elif isinstance(event, DirCreatedEvent):
-            self.watcher.note_directory(src)
-        elif isinstance(event, FileDeletedEvent) or event.event_type == "deleted":
-            self.watcher.note_gone(src)
+            watcher.note_directory(src)
+        elif isinstance(event, (FileDeletedEvent, DirDeletedEvent)):
+            watcher.note_gone(src)
+        elif isinstance(event, EventsLostEvent):
+            watcher.rescan(src, recursive=True)
 
 
 def watch_routes(

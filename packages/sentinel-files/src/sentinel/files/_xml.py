@@ -22,6 +22,7 @@ DECLARED_ENCODING = re.compile(
 # encodings through a fallback but rejects multi-byte ones such as Big5.
 EXPAT_ENCODINGS = frozenset({"utf-8", "utf-16", "iso8859-1", "ascii"})
 MAX_NAMESPACES_LISTED = 20
+POSITION_SUFFIX = re.compile(r":? line \d+, column \d+$")
 
 
 class XmlFile(DataFile):
@@ -60,8 +61,11 @@ class XmlFile(DataFile):
             ) from None
         except ParseError as exc:
             line, column = exc.position
+            # expat's message ends with its own 0-based column; the location
+            # is reported once, 1-based, in ``location``.
+            message = POSITION_SUFFIX.sub("", str(exc.msg))
             raise InvalidFileError(
-                f"{self.path}: not well-formed XML: {exc.msg}",
+                f"{self.path}: not well-formed XML: {message}",
                 code="xml-syntax",
                 hint="Fix the document at the reported line and column.",
                 location={"row": line, "column": column + 1},

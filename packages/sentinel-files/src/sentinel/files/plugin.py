@@ -34,6 +34,12 @@ ROUTE_FIELDS = {
     "options": Field(dict, {}, "Extra payload keys for the task."),
     "processed": Field(str, "processed", "Folder for files handled successfully."),
     "failed": Field(str, "failed", "Folder for rejected files and their reasons."),
+    "follow_symlinks": Field(
+        bool,
+        False,
+        "Process symbolic links whose target is inside the watched folder; when "
+        "false, every link goes to the failed folder with a reason.",
+    ),
 }
 DEFAULT_ROUTE = {
     "name": "inbox",
@@ -44,6 +50,7 @@ DEFAULT_ROUTE = {
     "options": {"folder": "/Sentinel/Inbox"},
     "processed": "processed",
     "failed": "failed",
+    "follow_symlinks": False,
 }
 
 FILES_SECTION = ConfigSection(
@@ -54,11 +61,20 @@ FILES_SECTION = ConfigSection(
             list,
             [DEFAULT_ROUTE],
             "Routes: name, folder, patterns, recursive, task, options, processed, "
-            "failed.",
+            "failed, follow_symlinks.",
             fields=ROUTE_FIELDS,
         ),
+        "settle_seconds": Field(
+            float,
+            1.0,
+            "Seconds after a close-after-write or a rename into the folder, with "
+            "no further event for the file, after which it is ready.",
+        ),
         "quiet_seconds": Field(
-            float, 1.0, "Seconds without a change after which a file is ready."
+            float,
+            1.0,
+            "Seconds without a change after which a file is ready in polling mode, "
+            "or one changed without open and close events.",
         ),
         "polling": Field(
             bool, False, "Poll folders instead of using file-system events."
@@ -100,7 +116,11 @@ def sentinel_types() -> list[TypeSpec]:
 def sentinel_commands() -> list[CommandSpec]:
     """Declare the ``sentinel files`` command group."""
     return [
-        CommandSpec("files", "sentinel.files._cli:files", "Inspect and detect files.")
+        CommandSpec(
+            "files",
+            "sentinel.files._cli:files",
+            "Inspect files: format, encoding, dialect, shape, issues and why.",
+        )
     ]
 
 
