@@ -46,7 +46,7 @@ class Result:
     client_commands: int = 0
     script_commands: int = 0
     error: str = ""
-    note: str = ""
+    jobs_at_a_time: int = 1
     commands: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -192,10 +192,13 @@ class CommandMonitor(threading.Thread):
 class Bench:
     """Measure the systems one after another on one Redis server."""
 
-    def __init__(self, url: str, workdir: Path, timeout: float) -> None:
+    def __init__(
+        self, url: str, workdir: Path, timeout: float, concurrency: int | None
+    ) -> None:
         self.url = url
         self.workdir = workdir
         self.timeout = timeout
+        self.concurrency = concurrency
         self.admin = redis.Redis.from_url(url, decode_responses=True)
         self.env = self._worker_env()
 
@@ -207,6 +210,9 @@ class Bench:
             part for part in (str(SYSTEMS_DIR), env.get("PYTHONPATH", "")) if part
         )
         env["PYTHONUNBUFFERED"] = "1"
+        env.pop("QUEUE_BENCH_CONCURRENCY", None)
+        if self.concurrency:
+            env["QUEUE_BENCH_CONCURRENCY"] = str(self.concurrency)
         return env
 
     def measure(self, name: str, workload: str, jobs: int, monitor_jobs: int) -> Result:
@@ -222,7 +228,7 @@ class Bench:
         except ImportError as exc:
             result.error = f"cannot import: {exc}"
             return result
-        result.note = getattr(system, "NOTE", "")
+        result.jobs_at_a_time = system.jobs_at_a_time(self.concurrency)
         self.admin.flushall()
         workers = Workers(system, self.url, env, folder)
         producer = None

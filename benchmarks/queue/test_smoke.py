@@ -11,6 +11,7 @@ RUN = Path(__file__).resolve().parent / "run.py"
 HEADER = [
     "system",
     "workload",
+    "per process",
     "jobs/s",
     "vs sentinel",
     "client cmds/job",
@@ -42,11 +43,12 @@ def test_queue_benchmark_sentinel_table() -> None:
         ["sentinel-queue", "sleep 1 ms"],
     ]
     for row in rows:
-        # A row without a note has seven cells; a note means the run failed.
-        assert len(row) == 7, row
-        assert float(row[2].replace(",", "")) > 0
-        assert row[3] == "1.00x"
-        client_commands, calls, reads = (float(cell) for cell in row[4:7])
+        # A row without a note has eight cells; a note means the run failed.
+        assert len(row) == 8, row
+        assert row[2] == "1"
+        assert float(row[3].replace(",", "")) > 0
+        assert row[4] == "1.00x"
+        client_commands, calls, reads = (float(cell) for cell in row[5:8])
         assert client_commands >= 1
         assert calls >= client_commands
         assert reads >= 1

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from arq import create_pool, run_worker
 from arq.connections import ArqRedis, RedisSettings
-from bench_done import SLEEP_SECONDS, record, url
+from bench_done import SLEEP_SECONDS, record, requested_concurrency, url
 
 
 async def noop(ctx: dict[str, Any]) -> None:
@@ -23,15 +23,16 @@ async def sleep(ctx: dict[str, Any]) -> None:
 
 
 # arq fills its free job slots once per poll (every 0.5 s by default), so
-# with max_jobs=1 each process starts at most two jobs a second. The
-# benchmark therefore keeps arq's default of 10 jobs at a time per process.
-NOTE = "10 jobs at a time per process (arq default)"
+# with max_jobs=1 each process starts at most two jobs a second. Unless
+# --concurrency says otherwise, the benchmark keeps arq's default of 10.
+ARQ_DEFAULT_MAX_JOBS = 10
 
 
 class WorkerSettings:
     """arq's worker settings: the defaults, with the benchmark's tasks."""
 
     functions: ClassVar[list[Any]] = [noop, sleep]
+    max_jobs = requested_concurrency() or ARQ_DEFAULT_MAX_JOBS
 
 
 def worker_command(index: int, url: str) -> list[str]:
@@ -42,6 +43,11 @@ def worker_command(index: int, url: str) -> list[str]:
 def worker_env(url: str) -> dict[str, str]:
     """Return no extra variables: the worker reads the benchmark URL."""
     return {}
+
+
+def jobs_at_a_time(requested: int | None) -> int:
+    """Return arq's max_jobs: the requested number, or arq's default."""
+    return requested or ARQ_DEFAULT_MAX_JOBS
 
 
 class Producer:

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_done import SLEEP_SECONDS, record, url
+from bench_done import SLEEP_SECONDS, record, requested_concurrency, url
 from celery import Celery
 
 app = Celery("bench_celery", broker=url())
@@ -30,14 +30,21 @@ TASKS = {"noop": noop, "sleep": sleep}
 
 
 def worker_command(index: int, url: str) -> list[str]:
-    """Return the command line of one worker process with the solo pool."""
+    """Return the command line of one worker process.
+
+    One job at a time uses the solo pool, which runs jobs in the worker's own
+    process; more use the thread pool, so there are still two processes.
+    """
+    concurrency = jobs_at_a_time(requested_concurrency())
+    pool = ["--pool", "solo"]
+    if concurrency > 1:
+        pool = ["--pool", "threads", "--concurrency", str(concurrency)]
     return [
         str(Path(sys.executable).with_name("celery")),
         "--app",
         "bench_celery",
         "worker",
-        "--pool",
-        "solo",
+        *pool,
         "--loglevel",
         "WARNING",
         "--hostname",
@@ -48,6 +55,11 @@ def worker_command(index: int, url: str) -> list[str]:
 def worker_env(url: str) -> dict[str, str]:
     """Return no extra variables: the module reads the benchmark URL."""
     return {}
+
+
+def jobs_at_a_time(requested: int | None) -> int:
+    """Return how many jobs one worker process runs at a time."""
+    return requested or 1
 
 
 class Producer:

@@ -6,6 +6,7 @@ import os
 
 DONE_DIR_ENV = "QUEUE_BENCH_DONE_DIR"
 URL_ENV = "QUEUE_BENCH_URL"
+CONCURRENCY_ENV = "QUEUE_BENCH_CONCURRENCY"
 SLEEP_SECONDS = 0.001
 
 # One file descriptor per process id: a worker that forks its children
@@ -16,6 +17,12 @@ _files: dict[int, int] = {}
 def url() -> str:
     """Return the Redis URL that the harness passes to producers and workers."""
     return os.environ[URL_ENV]
+
+
+def requested_concurrency() -> int | None:
+    """Return the jobs at a time per worker process that --concurrency requested."""
+    value = os.environ.get(CONCURRENCY_ENV)
+    return int(value) if value else None
 
 
 def record() -> None:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import dramatiq
-from bench_done import SLEEP_SECONDS, record, url
+from bench_done import SLEEP_SECONDS, record, requested_concurrency, url
 from dramatiq.brokers.redis import RedisBroker
 
 broker = RedisBroker(url=url())
@@ -31,20 +31,25 @@ ACTORS = {"noop": noop, "sleep": sleep}
 
 
 def worker_command(index: int, url: str) -> list[str]:
-    """Return the command line of one worker process with one worker thread."""
+    """Return the command line of one worker process."""
     return [
         str(Path(sys.executable).with_name("dramatiq")),
         "bench_dramatiq",
         "--processes",
         "1",
         "--threads",
-        "1",
+        str(jobs_at_a_time(requested_concurrency())),
     ]
 
 
 def worker_env(url: str) -> dict[str, str]:
     """Return no extra variables: the module reads the benchmark URL."""
     return {}
+
+
+def jobs_at_a_time(requested: int | None) -> int:
+    """Return how many jobs one worker process runs at a time."""
+    return requested or 1
 
 
 class Producer:

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_done import SLEEP_SECONDS, record, url
+from bench_done import SLEEP_SECONDS, record, requested_concurrency, url
 from huey import RedisHuey
 
 huey = RedisHuey("bench", url=url())
@@ -29,12 +29,12 @@ TASKS = {"noop": noop, "sleep": sleep}
 
 
 def worker_command(index: int, url: str) -> list[str]:
-    """Return the command line of one consumer process with one worker thread."""
+    """Return the command line of one consumer process with worker threads."""
     return [
         str(Path(sys.executable).with_name("huey_consumer")),
         "bench_huey.huey",
         "--workers",
-        "1",
+        str(jobs_at_a_time(requested_concurrency())),
         "--worker-type",
         "thread",
         "--quiet",
@@ -44,6 +44,11 @@ def worker_command(index: int, url: str) -> list[str]:
 def worker_env(url: str) -> dict[str, str]:
     """Return no extra variables: the module reads the benchmark URL."""
     return {}
+
+
+def jobs_at_a_time(requested: int | None) -> int:
+    """Return how many jobs one worker process runs at a time."""
+    return requested or 1
 
 
 class Producer:

@@ -48,6 +48,11 @@ def worker_env(url: str) -> dict[str, str]:
     return {}
 
 
+def jobs_at_a_time(requested: int | None) -> int:
+    """Return how many jobs one worker process runs at a time: always one."""
+    return 1
+
+
 class Producer:
     """Enqueue jobs with Queue.enqueue, one call per job."""
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench_done import SLEEP_SECONDS, record, url
+from bench_done import SLEEP_SECONDS, record, requested_concurrency, url
 from saq import Queue
 
 QUEUE = "bench"
@@ -24,22 +24,27 @@ async def sleep(ctx: dict[str, Any]) -> None:
     record()
 
 
-# SAQ's worker command reads this mapping; defaults apart from one job at a time.
+# SAQ's worker command reads this mapping: defaults apart from concurrency.
 settings: dict[str, Any] = {
     "queue": Queue.from_url(url(), name=QUEUE),
     "functions": [noop, sleep],
-    "concurrency": 1,
+    "concurrency": requested_concurrency() or 1,
 }
 
 
 def worker_command(index: int, url: str) -> list[str]:
-    """Return the command line of one worker process running one job at a time."""
+    """Return the command line of one worker process."""
     return [str(Path(sys.executable).with_name("saq")), "bench_saq.settings"]
 
 
 def worker_env(url: str) -> dict[str, str]:
     """Return no extra variables: the module reads the benchmark URL."""
     return {}
+
+
+def jobs_at_a_time(requested: int | None) -> int:
+    """Return how many jobs one worker process runs at a time."""
+    return requested or 1
 
 
 class Producer:

@@ -50,6 +50,11 @@ def worker_env(url: str) -> dict[str, str]:
     }
 
 
+def jobs_at_a_time(requested: int | None) -> int:
+    """Return how many jobs one worker process runs at a time: always one."""
+    return 1
+
+
 class Producer:
     """Enqueue jobs one call at a time through the public Queue API."""
 

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench_done import SLEEP_SECONDS, record, url
+from bench_done import SLEEP_SECONDS, record, requested_concurrency, url
 from taskiq_redis import ListQueueBroker
 
 broker = ListQueueBroker(url=url(), queue_name="bench")
@@ -29,7 +29,7 @@ TASKS = {"noop": noop, "sleep": sleep}
 
 
 def worker_command(index: int, url: str) -> list[str]:
-    """Return the command line of one worker process running one job at a time."""
+    """Return the command line of one worker process."""
     return [
         str(Path(sys.executable).with_name("taskiq")),
         "worker",
@@ -37,7 +37,7 @@ def worker_command(index: int, url: str) -> list[str]:
         "--workers",
         "1",
         "--max-async-tasks",
-        "1",
+        str(jobs_at_a_time(requested_concurrency())),
         "--log-level",
         "WARNING",
     ]
@@ -46,6 +46,11 @@ def worker_command(index: int, url: str) -> list[str]:
 def worker_env(url: str) -> dict[str, str]:
     """Return no extra variables: the module reads the benchmark URL."""
     return {}
+
+
+def jobs_at_a_time(requested: int | None) -> int:
+    """Return how many jobs one worker process runs at a time."""
+    return requested or 1
 
 
 class Producer:
