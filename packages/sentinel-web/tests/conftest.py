@@ -18,6 +18,7 @@ from sentinel.core import (
     WEB_ROUTES,
     Agent,
     ConfigSection,
+    EventLog,
     Field,
     PluginHost,
     TypeSpec,
@@ -135,8 +136,10 @@ def make_agent(host: PluginHost, workdir: Path, environ: dict[str, str]) -> Agen
 
 @pytest.fixture
 def bare_agent(host: PluginHost, tmp_path: Path) -> Agent:
-    """An agent with no queue or files service."""
-    return make_agent(host, tmp_path, {"SENTINEL__DEMO__PASSWORD": SECRET})
+    """An agent with no queue or files service, its event numbers starting at 1."""
+    agent = make_agent(host, tmp_path, {"SENTINEL__DEMO__PASSWORD": SECRET})
+    agent.events = EventLog(start=0)
+    return agent
 
 
 @pytest.fixture

@@ -105,10 +105,9 @@ async def test_stream_filters_by_kind(client: Client, agent: Agent) -> None:
 
 
 async def test_stream_resumes_after_last_event_id(client: Client, agent: Agent) -> None:
-    for name in ("a", "b", "c"):
-        agent.events.record("file", path=name)
+    seqs = [agent.events.record("file", path=name)["seq"] for name in "abc"]
 
-    response = await client.get("/api/stream", headers={"Last-Event-ID": "2"})
+    response = await client.get("/api/stream", headers={"Last-Event-ID": str(seqs[1])})
     first = await next_message(response.content, "event")
 
     assert first["data"]["path"] == "c"
@@ -116,10 +115,9 @@ async def test_stream_resumes_after_last_event_id(client: Client, agent: Agent) 
 
 
 async def test_stream_since_skips_older_events(client: Client, agent: Agent) -> None:
-    for name in ("a", "b"):
-        agent.events.record("file", path=name)
+    seqs = [agent.events.record("file", path=name)["seq"] for name in "ab"]
 
-    response = await client.get("/api/stream?since=1")
+    response = await client.get(f"/api/stream?since={seqs[0]}")
     first = await next_message(response.content, "event")
 
     assert first["data"]["path"] == "b"

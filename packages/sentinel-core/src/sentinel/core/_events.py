@@ -12,13 +12,15 @@ class EventLog:
     """Keep the most recent events in memory, each with a sequence number.
 
     Readers poll with :meth:`since` to get only what is new, so a web page
-    can stream updates without a subscription per client.
+    can stream updates without a subscription per client. Sequence numbers
+    start from the clock in microseconds, so they keep growing across agent
+    restarts and a page that stays open never skips a new run's events.
     """
 
-    def __init__(self, maxlen: int = 1000) -> None:
+    def __init__(self, maxlen: int = 1000, start: int | None = None) -> None:
         self._events: deque[dict[str, Any]] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
-        self._seq = 0
+        self._seq = time.time_ns() // 1000 if start is None else start
 
     def record(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Append an event of ``kind`` and return it with ``seq`` and ``time``."""
@@ -44,6 +46,6 @@ class EventLog:
 
     @property
     def last_seq(self) -> int:
-        """Sequence number of the newest event, 0 when there is none."""
+        """Sequence number of the newest event, or the starting number."""
         with self._lock:
             return self._seq

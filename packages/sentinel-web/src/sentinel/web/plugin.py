@@ -56,7 +56,7 @@ def sentinel_ready(agent: Agent) -> None:
     )
     server.start()
     agent.provide(SERVICE, server)
-    logger.info("dashboard at %s", server.url)
+    # Printed rather than logged, so the address shows whatever the log level.
     click.echo(f"dashboard at {server.url}")
 
 
