@@ -54,14 +54,16 @@ def inbox(tmp_path: Path) -> Path:
 
 
 def start(
-    inbox: Path, polling: bool, **route: object
+    inbox: Path, polling: bool, state_file: Path | None = None, **route: object
 ) -> tuple[FolderWatcher, Collector]:
     collector = Collector()
     watcher = FolderWatcher(
         [(Route("inbox", inbox, **route), collector)],  # type: ignore[arg-type]
         quiet_seconds=QUIET,
+        settle_seconds=QUIET,
         polling=polling,
         poll_interval=0.1,
+        state_file=state_file,
     )
     watcher.start()
     return watcher, collector
@@ -167,6 +169,7 @@ def test_watcher_slow_route_does_not_delay_other(tmp_path: Path) -> None:
             (Route("fast", fast_folder), fast),
         ],
         quiet_seconds=QUIET,
+        settle_seconds=QUIET,
     )
     watcher.start()
     try:
@@ -186,3 +189,120 @@ def test_route_relative_rejects_temporary_and_other_folders(tmp_path: Path) -> N
     assert route.relative(tmp_path / "in" / ".git" / "b.csv") is None
     assert route.relative(tmp_path / "in" / "~$b.xlsx") is None
     assert route.relative(tmp_path / "other" / "b.csv") is None
+
+
+def test_watcher_waits_for_close_of_paused_writer(inbox: Path) -> None:
+    watcher, collector = start(inbox, polling=False)
+    path = inbox / "paused.csv"
+    try:
+        with path.open("w") as stream:
+            stream.write("id\n1\n")
+            stream.flush()
+            time.sleep(QUIET * 4)
+            assert collector.names() == []
+            stream.write("2\n")
+        assert collector.wait_for(1) == ["paused.csv"]
+        assert collector.settle() == ["paused.csv"]
+        assert collector.files[0].size == path.stat().st_size
+    finally:
+        watcher.stop()
+
+
+def test_watcher_appends_within_settle_report_once(inbox: Path) -> None:
+    watcher, collector = start(inbox, polling=False)
+    try:
+        for index in range(6):
+            with (inbox / "f.csv").open("a") as stream:
+                stream.write(f"{index},x\n")
+            time.sleep(QUIET / 3)
+        assert collector.wait_for(1) == ["f.csv"]
+        assert collector.settle() == ["f.csv"]
+        assert collector.files[0].size == len("0,x\n") * 6
+    finally:
+        watcher.stop()
+
+
+def test_watcher_state_survives_restart(tmp_path: Path, inbox: Path) -> None:
+    state = tmp_path / "state" / "watcher.json"
+    (inbox / "before.csv").write_text("a\n1\n")
+    watcher, first = start(inbox, polling=False, state_file=state)
+    try:
+        assert first.wait_for(1) == ["before.csv"]
+    finally:
+        watcher.stop()
+    assert state.is_file()
+    (inbox / "while-stopped.csv").write_text("a\n2\n")
+    watcher, second = start(inbox, polling=False, state_file=state)
+    try:
+        assert second.wait_for(1) == ["while-stopped.csv"]
+        assert second.settle() == ["while-stopped.csv"]
+    finally:
+        watcher.stop()
+
+
+def test_watcher_rescan_after_lost_events(inbox: Path) -> None:
+    from watchdog.events import EventsLostEvent
+
+    watcher, collector = start(inbox, polling=False)
+    try:
+        (inbox / "seen.csv").write_text("a\n1\n")
+        assert collector.wait_for(1) == ["seen.csv"]
+        # Files written while no watch exists have no events at all, as
+        # when the kernel queue overflows.
+        observer = watcher._observer
+        observer.unschedule_all()
+        (inbox / "lost.csv").write_text("a\n2\n")
+        from sentinel.files._watcher import _EventHandler
+
+        observer.schedule(_EventHandler(watcher), str(inbox), recursive=True)
+        watcher.inject(EventsLostEvent(str(inbox), is_directory=True))
+        assert collector.wait_for(2) == ["lost.csv", "seen.csv"]
+        assert collector.settle() == ["lost.csv", "seen.csv"]
+        assert watcher.rescans == 1
+    finally:
+        watcher.stop()
+
+
+def test_watcher_reports_move_between_routes(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    collector = Collector()
+    watcher = FolderWatcher(
+        [(Route("a", first), collector), (Route("b", second), collector)],
+        quiet_seconds=QUIET,
+        settle_seconds=QUIET,
+    )
+    watcher.start()
+    try:
+        (first / "x.csv").write_text("a\n1\n")
+        assert collector.wait_for(1) == ["x.csv"]
+        (first / "x.csv").rename(second / "x.csv")
+        assert collector.wait_for(2) == ["x.csv", "x.csv"]
+        moved = collector.files[1]
+        assert moved.route == "b"
+        assert moved.moved_from == first / "x.csv"
+        assert collector.settle() == ["x.csv", "x.csv"]
+    finally:
+        watcher.stop()
+
+
+def test_watcher_reports_ten_thousand_files_once_each(
+    inbox: Path,
+) -> None:
+    watcher, collector = start(inbox, polling=False)
+    try:
+        for index in range(10_000):
+            (inbox / f"file-{index:05}.csv").write_text("id\n")
+        expected = sorted(f"file-{index:05}.csv" for index in range(10_000))
+        assert collector.wait_for(10_000, timeout=60) == expected
+        assert collector.settle() == expected
+    finally:
+        watcher.stop()
+
+
+def test_watcher_start_failure_stops_cleanly(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    watcher = FolderWatcher([(Route("r", blocker / "inbox"), Collector())])
+    with pytest.raises(NotADirectoryError):
+        watcher.start()
+    watcher.stop()

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 TEMPORARY_PATTERNS = ("~$*", "*.part", "*.tmp", "*.swp", "*.crdownload")
 ROUTE_QUEUE_SIZE = 256
 STATE_SAVE_INTERVAL = 0.5
+MOVE_MEMORY_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,10 @@ class _RouteWorker:
 class _Tracking:
     pending: dict[Path, _Pending] = field(default_factory=dict)
     reported: dict[Path, Version] = field(default_factory=dict)
+    # Inodes of reported files that left a folder, to tell a move between
+    # two watched folders (separate watches, so no paired event) from a
+    # new file.
+    gone: dict[int, tuple[Path, float]] = field(default_factory=dict)
     backlog: list[tuple[_RouteWorker, ReadyFile]] = field(default_factory=list)
 
 
@@ -360,10 +365,17 @@ class FolderWatcher:
 
     def note_gone(self, path: Path) -> None:
         """Forget a deleted or moved-away path and anything below it."""
+        now = time.monotonic()
         with self._lock:
+            version = self._tracking.reported.get(path)
+            if version is not None:
+                self._tracking.gone[version[2]] = (path, now)
             for mapping in (self._tracking.pending, self._tracking.reported):
                 for known in [p for p in mapping if p.is_relative_to(path)]:
                     del mapping[known]
+            for inode, (_old, when) in list(self._tracking.gone.items()):
+                if now - when > MOVE_MEMORY_SECONDS:
+                    del self._tracking.gone[inode]
         self.state.forget(path)
 
     def note_directory(self, path: Path) -> None:
@@ -432,6 +444,9 @@ class FolderWatcher:
             self._route(path, version, entry.moved_from)
 
     def _route(self, path: Path, version: Version, moved_from: Path | None) -> None:
+        left = self._tracking.gone.pop(version[2], None)
+        if moved_from is None and left is not None:
+            moved_from = left[0]
         for worker in self._workers:
             relative = worker.route.relative(path)
             if relative is None:
