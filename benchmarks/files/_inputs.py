@@ -16,9 +16,9 @@ FIRST_NAMES = ("Ana", "Björn", "Chloé", "Dmitri", "Eun-ji", "Farah", "Gustavo"
 CITIES = ("Zürich", "São Paulo", "Kraków", "Reykjavík", "Osaka", "Nairobi")
 STATUSES = ("open", "closed", "NA", "pending", "no", "on")
 
-# Real files read in every full run when the corpus folder is present: the
-# largest CSV (Windows-1252, semicolons, line breaks in quoted header cells),
-# a clean numeric CSV, a wide text CSV, the largest workbook and a workbook
+# Real files read when the corpus folder is present. They are the largest
+# CSV (Windows-1252, semicolons, line breaks in quoted header cells), a clean
+# numeric CSV and a wide text CSV. The workbooks are the largest one and one
 # whose declared dimension (A1:XFD1048576) is far larger than its data.
 CORPUS_PICKS = (
     "csv/issue-811.csv",
@@ -191,8 +191,8 @@ def csv_options(path: Path) -> dict[str, Any]:
     """Return the encoding and delimiter sentinel detects, for the other readers.
 
     The standard csv module and pandas get them for free, so their times
-    leave out detection; a file sentinel cannot read falls back to UTF-8
-    and a comma.
+    leave out detection. A file that sentinel cannot read falls back to
+    UTF-8 and a comma.
     """
     from sentinel.files import CsvFile, FilesError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import random
@@ -116,15 +117,30 @@ def _watcher_api() -> tuple[Any, Any]:
     return _watcher.FolderWatcher, _watcher.Route
 
 
+def _watcher_options(
+    folder_watcher: Any, quiet_seconds: float, settle_seconds: float
+) -> dict[str, float]:
+    options = {"quiet_seconds": quiet_seconds}
+    # The settle period after a close exists only in newer watchers.
+    if "settle_seconds" in inspect.signature(folder_watcher).parameters:
+        options["settle_seconds"] = settle_seconds
+    return options
+
+
 @contextmanager
-def _sentinel(folder: Path, arrivals: Arrivals, quiet_seconds: float) -> Iterator[None]:
+def _sentinel(folder: Path, arrivals: Arrivals, spec: dict[str, Any]) -> Iterator[None]:
     folder_watcher, route_class = _watcher_api()
     route = route_class(name="bench", folder=folder, recursive=False)
 
     def handler(ready: Any) -> None:
         arrivals.record(Path(ready.path).name)
 
-    watcher = folder_watcher([(route, handler)], quiet_seconds=quiet_seconds)
+    options = _watcher_options(
+        folder_watcher, spec["quiet_seconds"], spec["settle_seconds"]
+    )
+    # Reported with the result: the wait after a close that is by design.
+    spec["designed_wait"] = options.get("settle_seconds", 0.0)
+    watcher = folder_watcher([(route, handler)], **options)
     watcher.start()
     try:
         yield
@@ -161,14 +177,16 @@ def measure_latency(spec: dict[str, Any]) -> dict[str, Any]:
     watch: Callable[[], Any] = {
         "watch-inotify": lambda: _inotify_simple(folder, arrivals),
         "watch-watchdog": lambda: _watchdog(folder, arrivals),
-        "watch-sentinel": lambda: _sentinel(folder, arrivals, spec["quiet_seconds"]),
+        "watch-sentinel": lambda: _sentinel(folder, arrivals, spec),
     }[spec["case"]]
     with watch():
         # Let the observer threads finish their start-up scans.
         time.sleep(0.2)
         latencies = _write_and_wait(folder, spec["count"], arrivals, spec["timeout"])
         time.sleep(SETTLE_SECONDS)
-    return summarize(latencies, arrivals.counts)
+    result = summarize(latencies, arrivals.counts)
+    result["designed_wait"] = spec.get("designed_wait", 0.0)
+    return result
 
 
 def summarize(latencies: list[float | None], counts: Counter[str]) -> dict[str, Any]:

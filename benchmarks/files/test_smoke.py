@@ -53,6 +53,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "--warmup=0",
         f"--watch-files={WATCH_FILES}",
         "--quiet-seconds=0.2",
+        "--settle-seconds=0.2",
         "--no-corpus",
         f"--workdir={folder / 'work'}",
         f"--json={report}",
@@ -119,6 +120,8 @@ def test_latency_each_file_once(run: dict[str, Any]) -> None:
         assert row["missed"] == 0, row
         assert row["repeated"] == 0, row
         assert row["median"] <= row["p95"] <= row["max"]
+    assert rows[0]["designed_wait"] == 0.0
+    assert rows[2]["designed_wait"] in {0.0, 0.2}
 
 
 def test_tables_printed(run: dict[str, Any]) -> None:
