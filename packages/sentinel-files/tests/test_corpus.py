@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,12 @@ from sentinel.files import (
     load_file,
 )
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
+CORPUS = Path(
+    os.environ.get(
+        "SENTINEL_CORPUS",
+        Path(__file__).resolve().parents[3].parent / "shared" / "corpus",
+    )
+)
 MANIFEST = CORPUS / "MANIFEST.tsv"
 
 

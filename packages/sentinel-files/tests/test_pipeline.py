@@ -155,7 +155,11 @@ def test_move_unique_counts_up(tmp_path: Path) -> None:
 def versioned(workdir: Path, relative: str) -> dict[str, Any]:
     path = workdir / "inbox" / relative
     stat = path.stat()
-    return {**payload(workdir, relative), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {
+        **payload(workdir, relative),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+    }
 
 
 def test_process_route_without_name_and_task_uses_defaults(workdir: Path) -> None:
@@ -195,7 +199,9 @@ def test_process_symlink_followed_only_inside_folder(workdir: Path) -> None:
     settings["files"]["routes"][0]["follow_symlinks"] = True
     (workdir / "inbox" / "data").mkdir()
     (workdir / "inbox" / "data" / "real.csv").write_text("id\n1\n")
-    (workdir / "inbox" / "inside.csv").symlink_to(workdir / "inbox" / "data" / "real.csv")
+    (workdir / "inbox" / "inside.csv").symlink_to(
+        workdir / "inbox" / "data" / "real.csv"
+    )
     (workdir / "inbox" / "outside.csv").symlink_to("/etc/passwd")
     ctx = Context(settings, {"test.upload": record_upload})
     assert process_file(ctx, payload(workdir, "inside.csv"))["status"] == "processed"

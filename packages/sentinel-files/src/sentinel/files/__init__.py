@@ -10,15 +10,19 @@ from sentinel.files._encoding import EncodingGuess, detect_encoding
 from sentinel.files._errors import (
     EmptyFileError,
     EncryptedFileError,
+    FileOperationError,
     FilesError,
     InvalidFileError,
+    RouteConfigError,
     RouteNotFoundError,
     UnsafeContentError,
     UnsupportedFormatError,
 )
-from sentinel.files._formats import FILE_CLASSES, load_file
+from sentinel.files._formats import FILE_CLASSES, classes_from_registry, load_file
 from sentinel.files._issues import Issue
 from sentinel.files._json import JsonFile
+from sentinel.files._routes import RouteConfig, load_routes
+from sentinel.files._watcher import FolderWatcher, ReadyFile, Route
 from sentinel.files._xlsx import XlsmFile, XlsxFile
 from sentinel.files._xml import XmlFile
 from sentinel.files._yaml import Yaml12Loader, YamlFile
@@ -32,10 +36,16 @@ __all__ = [
     "EncodingGuess",
     "EncryptedFileError",
     "FILE_CLASSES",
+    "FileOperationError",
     "FilesError",
+    "FolderWatcher",
     "InvalidFileError",
     "Issue",
     "JsonFile",
+    "ReadyFile",
+    "Route",
+    "RouteConfig",
+    "RouteConfigError",
     "RouteNotFoundError",
     "TsvFile",
     "UnsafeContentError",
@@ -45,8 +55,10 @@ __all__ = [
     "XmlFile",
     "Yaml12Loader",
     "YamlFile",
+    "classes_from_registry",
     "detect",
     "detect_dialect",
     "detect_encoding",
     "load_file",
+    "load_routes",
 ]

@@ -43,7 +43,7 @@ def reason_path(destination: Path) -> Path:
     name = destination.name + REASON_SUFFIX
     if len(os.fsencode(name)) <= NAME_MAX:
         return destination.with_name(name)
-    digest = hashlib.sha1(os.fsencode(destination.name)).hexdigest()[:10]
+    digest = hashlib.sha256(os.fsencode(destination.name)).hexdigest()[:10]
     tail = f"~{digest}{destination.suffix}{REASON_SUFFIX}"
     room = NAME_MAX - len(os.fsencode(tail))
     stem = os.fsencode(destination.stem)[:room].decode("utf-8", "ignore")
@@ -95,8 +95,7 @@ def _operation_error(
     if exc.errno in (errno.EEXIST, errno.ENOTDIR) and not folder.is_dir():
         reason = "Not a directory: a file is in the way of the folder"
         hint = (
-            f"Move the file away, or point{setting or ' the route'} at another "
-            f"folder."
+            f"Move the file away, or point{setting or ' the route'} at another folder."
         )
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         hint = (

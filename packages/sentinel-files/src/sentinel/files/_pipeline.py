@@ -113,9 +113,7 @@ def _check_link(
     raise PermanentTaskError(f"{reason.splitlines()[0]} (moved to {moved})")
 
 
-def _changed(
-    ctx: TaskContext, path: Path, payload: dict[str, Any], when: str
-) -> bool:
+def _changed(ctx: TaskContext, path: Path, payload: dict[str, Any], when: str) -> bool:
     """Tell whether the file differs from the version the watcher reported."""
     if "size" not in payload or "mtime_ns" not in payload:
         return False

@@ -116,7 +116,9 @@ def _one_route(raw: Any, index: int, workdir: Path) -> RouteConfig:
     for key in raw:
         if key not in known:
             raise _bad(
-                f"{prefix}.{key}", raw[key], f"one of the keys {', '.join(sorted(known))}"
+                f"{prefix}.{key}",
+                raw[key],
+                f"one of the keys {', '.join(sorted(known))}",
             )
     folder_text = _text(raw, "folder", "inbox", prefix)
     folder = (workdir / folder_text).resolve()

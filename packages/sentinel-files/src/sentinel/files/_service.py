@@ -169,7 +169,7 @@ class JobFollower:
         while True:
             try:
                 self.poll()
-            except Exception as exc:  # the queue may be stopping or restarting
+            except Exception as exc:  # noqa: BLE001 - the queue may be stopping or restarting
                 logger.warning("cannot read finished jobs from the queue: %s", exc)
             if self._stop.wait(self.interval):
                 return
@@ -195,7 +195,9 @@ class JobFollower:
         payload = job.get("payload") or {}
         fields = {"path": payload.get("path"), "route": payload.get("route")}
         if state == "failed":
-            self.events.record("file", action="failed", reason=job.get("error"), **fields)
+            self.events.record(
+                "file", action="failed", reason=job.get("error"), **fields
+            )
             return True
         result = job.get("result") or {}
         if result.get("status") != "processed":

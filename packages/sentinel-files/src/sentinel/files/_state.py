@@ -79,7 +79,9 @@ class DeliveredState:
         """Drop ``path`` and every path below it."""
         prefix = str(path) + os.sep
         with self._lock:
-            gone = [p for p in self._delivered if p == str(path) or p.startswith(prefix)]
+            gone = [
+                p for p in self._delivered if p == str(path) or p.startswith(prefix)
+            ]
             for known in gone:
                 del self._delivered[known]
             self._dirty = self._dirty or bool(gone)
@@ -99,7 +101,9 @@ class DeliveredState:
 
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=path.name, suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)

@@ -340,7 +340,9 @@ class FolderWatcher:
             if entry is None and delta > 0:
                 # A writer may open an existing file to append; its writes
                 # must not count as quiet while it holds the file open.
-                entry = self._tracking.pending[path] = _Pending(time.monotonic(), CHANGED)
+                entry = self._tracking.pending[path] = _Pending(
+                    time.monotonic(), CHANGED
+                )
             if entry is not None:
                 entry.opened = max(0, entry.opened + delta)
 
