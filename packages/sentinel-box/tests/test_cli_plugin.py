@@ -45,7 +45,7 @@ def test_plugin_import_stays_light() -> None:
 def test_plugin_declares_section_and_types() -> None:
     names = {spec.name for spec in plugin.sentinel_types()}
     section = plugin.sentinel_config_sections()[0]
-    assert names == {"box.upload", "default"}
+    assert names == {"box.upload", "box.download", "box.sync", "default"}
     assert section.fields["auth"].fields["developer_token"].secret
     assert section.defaults()["emulator"]["port"] == 0
 

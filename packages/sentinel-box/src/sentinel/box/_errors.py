@@ -53,3 +53,7 @@ class BoxTokenError(BoxError):
 
 class BoxIntegrityError(BoxError):
     """Downloaded or uploaded content does not match the SHA-1 Box reports."""
+
+
+class BoxUploadError(BoxError):
+    """An upload could not be completed as Box answered unexpectedly."""

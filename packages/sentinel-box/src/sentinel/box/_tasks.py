@@ -1,18 +1,24 @@
-"""The ``box.upload`` queue task."""
+"""The Box queue tasks: ``box.upload``, ``box.download`` and ``box.sync``."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from box_sdk_gen import BoxAPIError, BoxSDKError
+from box_sdk_gen import BoxAPIError, BoxClient, BoxSDKError
 
 from sentinel.box._client import make_client
-from sentinel.box._errors import BoxConfigError, BoxPathError
+from sentinel.box._errors import (
+    BoxConfigError,
+    BoxItemNotFoundError,
+    BoxPathError,
+)
 from sentinel.box._paths import join_path
-from sentinel.box._upload import upload_file
+from sentinel.box._settings import box_settings
+from sentinel.box._upload import UploadOptions, upload_file
 from sentinel.core import PermanentTaskError, TaskContext
 
 logger = logging.getLogger(__name__)
@@ -20,20 +26,30 @@ logger = logging.getLogger(__name__)
 # Statuses after which the same request can succeed later: timeouts, an etag
 # race, rate limits and server errors. Any other rejection is permanent.
 RETRYABLE_STATUSES = frozenset({408, 412, 429})
+DEFAULT_SESSIONS_DIR = ".sentinel/box-sessions"
 
 
-def _text(payload: Mapping[str, Any], key: str, *, required: bool) -> str | None:
+def _text(
+    payload: Mapping[str, Any], key: str, *, required: bool, task: str
+) -> str | None:
     value = payload.get(key)
     if value is None or value == "":
         if required:
             raise PermanentTaskError(
-                f"box.upload payload has no {key!r}; send {{'path': ..., "
-                f"'folder': ...}} with optional 'relative' and 'name'"
+                f"{task} payload has no {key!r}; read the task's description "
+                "with 'sentinel plugin docs' for the payload it takes"
             )
         return None
     if not isinstance(value, str):
+        raise PermanentTaskError(f"{task} payload {key!r} is {value!r}; expected text")
+    return value
+
+
+def _flag(payload: Mapping[str, Any], key: str, default: bool, task: str) -> bool:
+    value = payload.get(key, default)
+    if not isinstance(value, bool):
         raise PermanentTaskError(
-            f"box.upload payload {key!r} is {value!r}; expected a string"
+            f"{task} payload {key!r} is {value!r}; expected true or false"
         )
     return value
 
@@ -70,20 +86,71 @@ def _box_message(error: BoxSDKError) -> str:
     return error.message
 
 
+def task_client(ctx: TaskContext) -> BoxClient:
+    """Build the Box client for a task, sharing Redis with the queue."""
+    queue = ctx.config.get("queue") or {}
+    return make_client(ctx.config.get("box") or {}, redis_url=queue.get("url"))
+
+
+def upload_options(ctx: TaskContext, payload: Mapping[str, Any]) -> UploadOptions:
+    """Return the upload options from the box section and the payload."""
+    box = box_settings(ctx.config.get("box") or {})
+    policy = _text(payload, "on_conflict", required=False, task=ctx.task)
+    try:
+        return UploadOptions(
+            on_conflict=policy or str(box["on_conflict"]),
+            chunked_threshold=int(box["chunked_threshold"]),
+            sessions_dir=Path(DEFAULT_SESSIONS_DIR),
+            progress=ctx.progress,
+        )
+    except BoxPathError as error:
+        raise PermanentTaskError(f"{ctx.task}: {error}") from error
+
+
+@contextmanager
+def box_errors(ctx: TaskContext, what: str) -> Iterator[None]:
+    """Turn errors retrying cannot fix into PermanentTaskError; let others pass."""
+    try:
+        yield
+    except (BoxConfigError, BoxPathError, BoxItemNotFoundError) as error:
+        raise PermanentTaskError(f"{what}: {error}") from error
+    except FileNotFoundError as error:
+        raise PermanentTaskError(
+            f"{what}: local file {error.filename} disappeared"
+        ) from error
+    except BoxSDKError as error:
+        if _is_retryable(error):
+            logger.warning(
+                "%s: %s failed on attempt %d of %d: %s",
+                ctx.job_id,
+                what,
+                ctx.attempt,
+                ctx.max_attempts,
+                _box_message(error),
+            )
+            raise
+        raise PermanentTaskError(
+            f"{what} was rejected by Box: {_box_message(error)}"
+        ) from error
+
+
 def box_upload(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Upload a local file to a Box folder path; a queue task.
 
     The payload names the local ``path``, the Box ``folder``, an optional
-    ``relative`` path whose parent folders are appended to ``folder``, and an
-    optional ``name`` (the local file name by default). Returns the action
-    taken (``uploaded``, ``new_version`` or ``skipped``), the Box file id,
-    the SHA-1 and the Box path.
+    ``relative`` path whose parent folders are appended to ``folder``, an
+    optional ``name`` (the local file name by default) and an optional
+    ``on_conflict`` (overwrite, rename or skip). Returns the action taken
+    (``uploaded``, ``new_version``, ``renamed`` or ``skipped``), the Box file
+    id, the SHA-1 and the Box path.
     """
-    path = Path(str(_text(payload, "path", required=True)))
-    folder = str(_text(payload, "folder", required=True))
-    name = _text(payload, "name", required=False) or path.name
+    task = "box.upload"
+    path = Path(str(_text(payload, "path", required=True, task=task)))
+    folder = str(_text(payload, "folder", required=True, task=task))
+    name = _text(payload, "name", required=False, task=task) or path.name
+    relative = _text(payload, "relative", required=False, task=task)
     try:
-        box_folder = target_folder(folder, _text(payload, "relative", required=False))
+        box_folder = target_folder(folder, relative)
         box_path = join_path(box_folder, name)
     except BoxPathError as error:
         raise PermanentTaskError(f"box.upload of {path}: {error}") from error
@@ -92,29 +159,72 @@ def box_upload(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
             f"box.upload: local file {path} does not exist or is not a regular "
             "file; it may have been moved before the job ran"
         )
-
-    try:
-        client = make_client(ctx.config.get("box") or {})
-        result = upload_file(client, path, box_folder, name, ctx.progress)
-    except (BoxConfigError, BoxPathError) as error:
-        raise PermanentTaskError(
-            f"box.upload of {path} to {box_path}: {error}"
-        ) from error
-    except BoxSDKError as error:
-        if _is_retryable(error):
-            logger.warning(
-                "%s: box.upload of %s failed on attempt %d of %d: %s",
-                ctx.job_id,
-                path,
-                ctx.attempt,
-                ctx.max_attempts,
-                _box_message(error),
-            )
-            raise
-        raise PermanentTaskError(
-            f"box.upload of {path} to {box_path} was rejected by Box: "
-            f"{_box_message(error)}"
-        ) from error
+    options = upload_options(ctx, payload)
+    with box_errors(ctx, f"box.upload of {path} to {box_path}"):
+        client = task_client(ctx)
+        result = upload_file(client, path, box_folder, name, options=options)
     ctx.progress(1.0, f"{result.action} {result.box_path}")
     logger.debug("%s: box.upload %s -> %s", ctx.job_id, path, result.action)
     return result.to_dict()
+
+
+def box_download(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Download a Box file to a local path; a queue task.
+
+    The payload names the file by ``file_id`` or ``box_path`` and the local
+    ``destination`` (a file path, or an existing folder to put it in);
+    ``overwrite`` (default true) allows replacing a local file with other
+    content. The SHA-1 of the download is checked against Box's. Returns
+    the action (``downloaded`` or ``skipped``), file id, SHA-1, local path
+    and size.
+    """
+    from sentinel.box._download import download_file, resolve_file
+
+    task = "box.download"
+    file_id = _text(payload, "file_id", required=False, task=task)
+    box_path = _text(payload, "box_path", required=file_id is None, task=task)
+    destination = Path(str(_text(payload, "destination", required=True, task=task)))
+    overwrite = _flag(payload, "overwrite", True, task)
+    what = f"box.download of {file_id or box_path} to {destination}"
+    with box_errors(ctx, what):
+        client = task_client(ctx)
+        if file_id is None:
+            file_id = resolve_file(client, str(box_path))
+        try:
+            result = download_file(
+                client,
+                file_id,
+                destination,
+                progress=ctx.progress,
+                overwrite=overwrite,
+            )
+        except FileExistsError as error:
+            raise PermanentTaskError(f"{what}: {error}") from error
+    return result.to_dict()
+
+
+def box_sync(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Mirror a local folder into a Box folder path; a queue task.
+
+    The payload names the local folder ``path`` and the Box ``folder``;
+    ``delete`` (default false) removes Box items absent locally, and
+    ``on_conflict`` picks what happens to changed files. Returns the counts
+    and paths of what was uploaded, versioned, renamed, skipped and deleted.
+    """
+    from sentinel.box._sync import sync_folder
+
+    task = "box.sync"
+    local = Path(str(_text(payload, "path", required=True, task=task)))
+    folder = str(_text(payload, "folder", required=True, task=task))
+    delete = _flag(payload, "delete", False, task)
+    if not local.is_dir():
+        raise PermanentTaskError(
+            f"box.sync: local folder {local} does not exist or is not a folder"
+        )
+    options = upload_options(ctx, payload)
+    with box_errors(ctx, f"box.sync of {local} to {folder}"):
+        client = task_client(ctx)
+        report = sync_folder(
+            client, local, folder, delete=delete, options=options, progress=ctx.progress
+        )
+    return report.to_dict()

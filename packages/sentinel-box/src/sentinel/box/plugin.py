@@ -31,13 +31,25 @@ EMULATOR_SERVICE = "box.emulator"
 
 @hookimpl
 def sentinel_types() -> list[TypeSpec]:
-    """Declare the ``box.upload`` task and the default Box client factory."""
+    """Declare the Box tasks and the default Box client factory."""
     return [
         TypeSpec(
             QUEUE_TASK,
             "box.upload",
             "sentinel.box._tasks:box_upload",
             "Upload a local file to a Box folder path, skipping unchanged content.",
+        ),
+        TypeSpec(
+            QUEUE_TASK,
+            "box.download",
+            "sentinel.box._tasks:box_download",
+            "Download a Box file to a local path, checking its SHA-1.",
+        ),
+        TypeSpec(
+            QUEUE_TASK,
+            "box.sync",
+            "sentinel.box._tasks:box_sync",
+            "Mirror a local folder into a Box folder path.",
         ),
         TypeSpec(
             BOX_CLIENT,
@@ -55,7 +67,7 @@ def sentinel_commands() -> list[CommandSpec]:
         CommandSpec(
             "box",
             "sentinel.box._cli:box",
-            "Work with Box: run the local emulator, check access, list folders.",
+            "Work with Box: check access, list, upload, download, sync, emulate.",
         )
     ]
 
