@@ -64,11 +64,10 @@ def test_plugin_run_hooks_process_jobs_and_keep_queue(
         plugin.sentinel_shutdown(agent)
     assert pool.pids() == []
 
-    # With no workers, a job stays queued across a graceful stop and start.
-    monkeypatch.setenv("SENTINEL__QUEUE__WORKERS", "0")
+    # Without the ready phase no worker runs: a job stays queued across a
+    # graceful stop and start.
     second = make_agent(tmp_path, monkeypatch, {})
     plugin.sentinel_startup(second)
-    plugin.sentinel_ready(second)
     kept = second.service("queue").enqueue("qtest.echo", {})
     plugin.sentinel_shutdown(second)
 
@@ -86,7 +85,7 @@ def test_plugin_run_hooks_process_jobs_and_keep_queue(
 def test_plugin_uses_configured_url(
     server: EmbeddedRedis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    agent = make_agent(tmp_path, monkeypatch, {"SENTINEL__QUEUE__WORKERS": "0"})
+    agent = make_agent(tmp_path, monkeypatch, {})
     monkeypatch.setenv("SENTINEL__QUEUE__URL", server.url)
     host, config = bootstrap()
     agent = Agent(config, host, tmp_path)
@@ -108,6 +107,9 @@ def test_queue_section_defaults() -> None:
         "retry_backoff": 1.0,
         "lease_seconds": 30.0,
         "data_dir": ".sentinel/redis",
+        "concurrency": 0,
+        "rate_limit": 0.0,
+        "shutdown_grace": 20.0,
     }
 
 

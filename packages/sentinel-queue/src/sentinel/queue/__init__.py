@@ -11,25 +11,32 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sentinel.queue._errors import (
+        JobCancelledError,
         JobEncodingError,
+        JobTimeoutError,
         QueueConfigError,
+        QueueConnectionError,
         QueueError,
         ServerStartError,
     )
     from sentinel.queue._job import Job
     from sentinel.queue._keys import QueueKeys
     from sentinel.queue._pool import WorkerPool
-    from sentinel.queue._queue import Queue, connect
+    from sentinel.queue._queue import Batch, Queue, connect
     from sentinel.queue._server import EmbeddedRedis, find_free_port
     from sentinel.queue._worker import JobContext, Worker
 
 _MODULES = {
+    "Batch": "_queue",
     "EmbeddedRedis": "_server",
     "Job": "_job",
     "JobContext": "_worker",
+    "JobCancelledError": "_errors",
     "JobEncodingError": "_errors",
+    "JobTimeoutError": "_errors",
     "Queue": "_queue",
     "QueueConfigError": "_errors",
+    "QueueConnectionError": "_errors",
     "QueueError": "_errors",
     "QueueKeys": "_keys",
     "ServerStartError": "_errors",
@@ -40,12 +47,16 @@ _MODULES = {
 }
 
 __all__ = [
+    "Batch",
     "EmbeddedRedis",
     "Job",
+    "JobCancelledError",
     "JobContext",
     "JobEncodingError",
+    "JobTimeoutError",
     "Queue",
     "QueueConfigError",
+    "QueueConnectionError",
     "QueueError",
     "QueueKeys",
     "ServerStartError",

@@ -7,16 +7,19 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from types import FrameType
 from typing import Any
 
 import click
 
 from sentinel.core import Config, PluginHost, bootstrap
-from sentinel.queue._errors import QueueConfigError
+from sentinel.queue._connect import check_connection
+from sentinel.queue._errors import QueueError
 from sentinel.queue._pool import PARENT_PID_ENV, WorkerPool, worker_command
 from sentinel.queue._queue import Queue
-from sentinel.queue._worker import Worker
+from sentinel.queue._worker import DEFAULT_GRACE_SECONDS, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -31,16 +34,45 @@ def _load() -> tuple[PluginHost, Config, Any]:
 
 
 def _queue(config: Config, name: str | None) -> Queue:
+    """Return the configured queue after checking that its server answers.
+
+    Every problem becomes one :class:`click.ClickException` naming the URL
+    (password redacted) and the fix, never a traceback.
+    """
     section = dict(config.section("queue"))
     if name:
         section["name"] = name
     if not section.get("url"):
-        raise QueueConfigError(
+        raise click.ClickException(
             "queue.url is not set; set it in the config or with "
             "SENTINEL__QUEUE__URL=redis://127.0.0.1:6379/0, or let "
             "'sentinel run' start the embedded server and the workers"
         )
-    return Queue.from_config(section)
+    try:
+        queue = Queue.from_config(section)
+        check_connection(queue.client, str(section["url"]))
+    except QueueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return queue
+
+
+def _parse_queues(values: tuple[str, ...]) -> tuple[list[str], list[float]]:
+    """Split ``name[:weight]`` options into names and weights."""
+    names, weights = [], []
+    for value in values:
+        name, _, weight = value.partition(":")
+        try:
+            parsed = float(weight) if weight else 1.0
+        except ValueError:
+            parsed = -1.0
+        if not name or parsed <= 0:
+            raise click.BadParameter(
+                f"{value!r} is not NAME or NAME:WEIGHT with a positive weight",
+                param_hint="--queue",
+            )
+        names.append(name)
+        weights.append(parsed)
+    return names, weights
 
 
 @click.group("queue")
@@ -55,24 +87,33 @@ def group() -> None:
     default=None,
     help="Number of worker processes (default: queue.workers).",
 )
-@click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
-def worker(workers: int | None, queue_name: str | None) -> None:
+@click.option(
+    "--queue",
+    "queue_names",
+    multiple=True,
+    help="Queue name, or NAME:WEIGHT; repeat to serve several (default: queue.name).",
+)
+def worker(workers: int | None, queue_names: tuple[str, ...]) -> None:
     """Run workers until SIGTERM or Ctrl-C; a second signal exits at once."""
     host, config, state = _load()
     _configure_logging(host, config, state)
     section = config.section("queue")
     count = workers or int(section.get("workers") or 1)
     if count > 1:
-        _run_pool(config, state, count, queue_name)
+        _run_pool(config, state, count, queue_names)
         return
-    queue = _queue(config, queue_name)
+    names, weights = _parse_queues(queue_names)
+    queues = [_queue(config, name) for name in names] or [_queue(config, None)]
     parent = os.environ.get(PARENT_PID_ENV)
     runner = Worker(
-        queue,
+        queues,
         host.registry,
         config=config.values,
         retry_backoff=float(section.get("retry_backoff", 1.0)),
         parent_pid=int(parent) if parent else None,
+        weights=weights or None,
+        grace_seconds=float(section.get("shutdown_grace") or DEFAULT_GRACE_SECONDS),
+        on_abandon=lambda: os._exit(1),
     )
     _install_signal_handlers(runner)
     runner.run()
@@ -90,10 +131,15 @@ def _install_signal_handlers(runner: Worker) -> None:
         name = signal.Signals(signum).name
         if runner.stopping:
             logger.warning("worker %s: second %s; exiting at once", runner.name, name)
-            # The lease of the running job brings it back to the queue.
+            # The lease of the running job brings it back if this fails.
+            threading.Thread(target=runner.stop_now, daemon=True).start()
+            time.sleep(0.2)
             os._exit(128 + signum)
         logger.info(
-            "worker %s: %s received; stopping after the current job", runner.name, name
+            "worker %s: %s received; handing back unstarted jobs and stopping "
+            "after the current one",
+            runner.name,
+            name,
         )
         runner.stop()
 
@@ -101,12 +147,15 @@ def _install_signal_handlers(runner: Worker) -> None:
     signal.signal(signal.SIGTERM, handle)
 
 
-def _run_pool(config: Config, state: Any, count: int, queue_name: str | None) -> None:
+def _run_pool(
+    config: Config, state: Any, count: int, queue_names: tuple[str, ...]
+) -> None:
     env = getattr(state, "env", None) or config.env
     path = getattr(state, "config_path", None) or config.path
-    pool = WorkerPool(
-        worker_command(env=env, config_path=path, queue=queue_name), count
-    )
+    command = worker_command(env=env, config_path=path)
+    for name in queue_names:
+        command += ["--queue", name]
+    pool = WorkerPool(command, count)
     stopping: list[str] = []
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -118,7 +167,17 @@ def _run_pool(config: Config, state: Any, count: int, queue_name: str | None) ->
     while not stopping:
         signal.pause()
     logger.info("%s received; stopping %d worker processes", stopping[0], count)
-    pool.stop()
+    stopper = threading.Thread(target=pool.stop, daemon=True)
+    stopper.start()
+    while stopper.is_alive():
+        stopper.join(0.1)
+        if len(stopping) > 1:
+            logger.warning(
+                "second %s: stopping the workers at once; leases bring their jobs back",
+                stopping[1],
+            )
+            pool.kill()
+            break
 
 
 @group.command()
@@ -128,12 +187,18 @@ def _run_pool(config: Config, state: Any, count: int, queue_name: str | None) ->
     "--max-retries", type=click.IntRange(min=0), help="Retries after a failure."
 )
 @click.option("--unique-key", help="Skip when an unfinished job holds this key.")
+@click.option("--priority", type=int, default=0, help="Higher runs first (default 0).")
+@click.option("--delay", type=click.FloatRange(min=0), default=0.0, help="Seconds.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds.")
 @click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
-def enqueue(
+def enqueue(  # noqa: PLR0917 - click passes one argument per option
     task: str,
     payload: str,
     max_retries: int | None,
     unique_key: str | None,
+    priority: int,
+    delay: float,
+    timeout: float | None,
     queue_name: str | None,
 ) -> None:
     """Enqueue a job for TASK and print its id."""
@@ -149,9 +214,19 @@ def enqueue(
         )
     _, config, _ = _load()
     queue = _queue(config, queue_name)
-    click.echo(
-        queue.enqueue(task, data, max_retries=max_retries, unique_key=unique_key)
-    )
+    try:
+        job_id = queue.enqueue(
+            task,
+            data,
+            max_retries=max_retries,
+            unique_key=unique_key,
+            priority=priority,
+            delay=delay,
+            timeout=timeout,
+        )
+    except QueueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(job_id)
 
 
 @group.command()
@@ -174,3 +249,79 @@ def status(as_json: bool, queue_name: str | None, failed_limit: int) -> None:
     for job in failed:
         click.echo(f"failed {job['id']} {job['task']}: {job['error']}")
     sys.stdout.flush()
+
+
+@group.command()
+@click.option(
+    "--state",
+    type=click.Choice(["queued", "active", "delayed", "done", "failed"]),
+    default="queued",
+    show_default=True,
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
+def jobs(
+    state: str, limit: int, page: int, as_json: bool, queue_name: str | None
+) -> None:
+    """List the jobs in one state, one page at a time."""
+    _, config, _ = _load()
+    queue = _queue(config, queue_name)
+    records = queue.jobs(state, limit, (page - 1) * limit)
+    if as_json:
+        click.echo(json.dumps(records, indent=2))
+        return
+    for job in records:
+        detail = job["error"] or ""
+        click.echo(
+            f"{job['id']}  {job['state']:<9} {job['task']:<24} "
+            f"attempts {job['attempts']}/{job['max_attempts']}  {detail}".rstrip()
+        )
+    if not records:
+        click.echo(f"no {state} jobs on page {page}")
+
+
+@group.command()
+@click.argument("job_ids", nargs=-1, required=True)
+@click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
+def requeue(job_ids: tuple[str, ...], queue_name: str | None) -> None:
+    """Queue failed or cancelled jobs again, with fresh attempts."""
+    _, config, _ = _load()
+    queue = _queue(config, queue_name)
+    missing = [job_id for job_id in job_ids if not queue.requeue(job_id)]
+    for job_id in job_ids:
+        if job_id not in missing:
+            click.echo(f"requeued {job_id}")
+    if missing:
+        raise click.ClickException(
+            f"not failed or cancelled (or unknown): {', '.join(missing)}; "
+            f"list them with 'sentinel queue jobs --state failed'"
+        )
+
+
+@group.command()
+@click.argument("job_ids", nargs=-1, required=True)
+@click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
+def cancel(job_ids: tuple[str, ...], queue_name: str | None) -> None:
+    """Cancel queued, delayed or running jobs."""
+    _, config, _ = _load()
+    queue = _queue(config, queue_name)
+    for job_id in job_ids:
+        click.echo(f"{job_id} {queue.cancel(job_id)}")
+
+
+@group.command()
+@click.argument("state", type=click.Choice(["queued", "delayed", "done", "failed"]))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
+def purge(state: str, yes: bool, queue_name: str | None) -> None:
+    """Delete every job in STATE."""
+    _, config, _ = _load()
+    queue = _queue(config, queue_name)
+    if not yes:
+        click.confirm(f"delete every {state} job of queue {queue.name}?", abort=True)
+    total = 0
+    while removed := queue.purge(state):
+        total += removed
+    click.echo(f"deleted {total} {state} jobs")

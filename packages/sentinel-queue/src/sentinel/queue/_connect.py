@@ -51,6 +51,9 @@ def client_for_url(url: str) -> Any:
     raise _bad_url(url, f"the scheme {scheme!r} is not supported")
 
 
+connect_url = client_for_url
+
+
 def _bad_url(url: str, reason: str) -> QueueConnectionError:
     return QueueConnectionError(
         f"queue.url {redact(url)!r} is not a Redis URL ({reason}); use "
@@ -86,6 +89,11 @@ def check_connection(client: Any, url: str) -> None:
     try:
         client.ping()
     except redis.AuthenticationError as exc:
+        if not _has_password(url):
+            raise QueueConnectionError(
+                f"Redis at {redact(url)} needs a password ({exc}); put it in "
+                f"queue.url as redis://:PASSWORD@host:port/0"
+            ) from exc
         raise QueueConnectionError(
             f"Redis at {redact(url)} rejected the password ({exc}); put the right "
             f"password in queue.url as redis://:PASSWORD@host:port/0"
@@ -108,3 +116,10 @@ def check_connection(client: Any, url: str) -> None:
         raise QueueConnectionError(
             f"Redis at {redact(url)} failed on PING ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return urlsplit(url).password is not None
+    except ValueError:
+        return False

@@ -107,6 +107,14 @@ class WorkerPool:
         with self._lock:
             return [p.pid for p in self.processes if p is not None and p.poll() is None]
 
+    def kill(self) -> None:
+        """Kill every worker at once; the leases of their jobs bring them back."""
+        self._stopping.set()
+        with self._lock:
+            running = [p for p in self.processes if p is not None and p.poll() is None]
+        for process in running:
+            process.kill()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Send SIGTERM to every worker, wait, then SIGKILL those still running."""
         self._stopping.set()

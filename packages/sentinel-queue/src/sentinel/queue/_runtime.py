@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+from types import FrameType
+from typing import Any
 
-from sentinel.core import Agent
+from sentinel.core import Agent, ConfigError
+from sentinel.queue._connect import check_connection, redact
 from sentinel.queue._pool import WorkerPool, worker_command
 from sentinel.queue._queue import Queue
 from sentinel.queue._server import EmbeddedRedis
@@ -14,6 +19,24 @@ logger = logging.getLogger(__name__)
 
 URL_ENV = "SENTINEL__QUEUE__URL"
 WORKER_STOP_TIMEOUT = 30.0
+# Keys whose values must be at least 1, with what to write instead.
+POSITIVE_INTS = ("workers",)
+
+
+def validate_section(section: dict[str, Any]) -> None:
+    """Reject queue settings that would leave files waiting forever."""
+    for key in POSITIVE_INTS:
+        value = section.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(
+                f"queue.{key} is {value!r}; expected a whole number of at least 1 "
+                f"(worker processes to start); set queue.{key}: 2 or more"
+            )
+    lease = section.get("lease_seconds")
+    if lease is not None and float(lease) <= 0:
+        raise ConfigError(
+            f"queue.lease_seconds is {lease!r}; expected a positive number of seconds"
+        )
 
 
 class QueueRuntime:
@@ -27,24 +50,24 @@ class QueueRuntime:
         self.queue: Queue | None = None
 
     def startup(self) -> None:
-        """Start the embedded server when queue.url is null, then provide the queue."""
+        """Check the settings, start the embedded server when queue.url is null,
+        check that the server answers, then provide the queue."""
+        validate_section(self.section)
         url = self.section.get("url")
         if not url:
             data_dir = self.agent.workdir / str(self.section.get("data_dir"))
             self.server = EmbeddedRedis(data_dir)
             self.server.start()
             url = self.server.url
-        self.agent.runtime_env[URL_ENV] = str(url)
         self.queue = Queue.from_config(self.section, str(url))
+        check_connection(self.queue.client, str(url))
+        self.agent.runtime_env[URL_ENV] = str(url)
         self.agent.provide("queue", self.queue)
-        logger.info("queue %s ready at %s", self.queue.name, _without_password(url))
+        logger.info("queue %s ready at %s", self.queue.name, redact(str(url)))
 
     def ready(self) -> None:
         """Start the worker processes under a supervisor thread."""
-        count = int(self.section.get("workers") or 0)
-        if count <= 0:
-            logger.info("queue.workers is %d; no worker processes started", count)
-            return
+        count = int(self.section["workers"])
         config = self.agent.config
         command = worker_command(
             env=config.env, config_path=config.path, queue=self.section.get("name")
@@ -56,6 +79,41 @@ class QueueRuntime:
             cwd=self.agent.workdir,
         )
         self.pool.start()
+        self._chain_second_signal()
+
+    def _chain_second_signal(self) -> None:
+        """On the second SIGINT or SIGTERM, stop workers and server before exiting.
+
+        The agent exits at once on a second signal; without this, the
+        workers (in sessions of their own) would run on against a server
+        that is about to go.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(signum)
+            if not callable(previous):
+                continue
+            signal.signal(signum, self._second_signal_handler(previous))
+
+    def _second_signal_handler(self, previous: Any) -> Any:
+        def handle(signum: int, frame: FrameType | None) -> None:
+            if self.agent.stop_event.is_set():
+                self.stop_now(signal.Signals(signum).name)
+            previous(signum, frame)
+
+        return handle
+
+    def stop_now(self, reason: str) -> None:
+        """Kill the workers and ask the embedded server to save and exit."""
+        logger.warning(
+            "second %s: stopping the workers at once; leases bring their jobs back",
+            reason,
+        )
+        if self.pool is not None:
+            self.pool.kill()
+        if self.server is not None:
+            self.server.terminate()
 
     def shutdown(self) -> None:
         """Stop the workers, then stop the embedded server gracefully."""
@@ -65,10 +123,3 @@ class QueueRuntime:
             self.queue.client.close()
         if self.server is not None:
             self.server.stop()
-
-
-def _without_password(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    return f"{scheme}{sep}***@{rest.split('@', 1)[1]}"

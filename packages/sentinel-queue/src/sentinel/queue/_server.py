@@ -108,6 +108,10 @@ class EmbeddedRedis:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self.data_dir,
+                # Its own session: a Ctrl-C in the terminal goes to the whole
+                # foreground process group, and the server must outlive the
+                # workers that still need it; its owner stops it last.
+                start_new_session=True,
             )
         self._wait_ready(timeout)
         logger.info("embedded redis %s started (pid %s)", self.url, self._process.pid)
@@ -185,6 +189,11 @@ class EmbeddedRedis:
             process.kill()
         process.wait()
         self._process = None
+
+    def terminate(self) -> None:
+        """Send SIGTERM without waiting; the server saves its data and exits."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
 
     def restart(self, timeout: float = 10.0) -> None:
         """Stop the server if it runs and start it again on the same port and data."""

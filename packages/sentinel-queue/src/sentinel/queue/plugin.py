@@ -35,6 +35,17 @@ QUEUE_SECTION = ConfigSection(
         "data_dir": Field(
             str, ".sentinel/redis", "Data folder of the embedded server."
         ),
+        "concurrency": Field(
+            int, 0, "Jobs of this queue running at once on all workers; 0: no limit."
+        ),
+        "rate_limit": Field(
+            float, 0.0, "Jobs of this queue started per second; 0: no limit."
+        ),
+        "shutdown_grace": Field(
+            float,
+            20.0,
+            "Seconds a stopping worker lets its job finish before handing it back.",
+        ),
     },
 )
 
@@ -49,11 +60,16 @@ def sentinel_config_sections() -> list[ConfigSection]:
 
 @hookimpl
 def sentinel_commands() -> list[CommandSpec]:
-    """Declare the ``sentinel queue`` command group."""
+    """Declare the ``sentinel queue`` and ``sentinel redis`` command groups."""
     return [
         CommandSpec(
             "queue", "sentinel.queue._cli:group", "Run workers and inspect the queue."
-        )
+        ),
+        CommandSpec(
+            "redis",
+            "sentinel.queue._redis_cli:group",
+            "Inspect the Redis server of the queue (SCAN only, never KEYS).",
+        ),
     ]
 
 
