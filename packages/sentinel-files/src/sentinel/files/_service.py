@@ -160,7 +160,7 @@ class JobFollower:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop following, after one last look at the finished jobs."""
+        """Stop following and wait for the thread to end."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
