@@ -16,13 +16,18 @@ from sentinel.core import (
 )
 
 MODULE = "queue_test_tasks"
-TASKS = ("echo", "fail", "permanent", "record", "nested", "unserialisable")
+TASKS = ("noop", "echo", "fail", "permanent", "record", "nested", "unserialisable")
 
 
 @hookimpl
 def sentinel_types() -> list[TypeSpec]:
     """Declare every test task as a queue task."""
     return [TypeSpec(QUEUE_TASK, f"qtest.{name}", f"{MODULE}:{name}") for name in TASKS]
+
+
+def noop(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Do nothing; return None."""
+    return None
 
 
 def echo(ctx: TaskContext, payload: dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ import click
 
 from sentinel.core import Config, PluginHost, bootstrap
 from sentinel.queue._connect import check_connection
+from sentinel.queue._cron import Schedule, Scheduler
 from sentinel.queue._errors import QueueError
 from sentinel.queue._pool import PARENT_PID_ENV, WorkerPool, worker_command
 from sentinel.queue._queue import Queue
@@ -105,6 +106,7 @@ def worker(workers: int | None, queue_names: tuple[str, ...]) -> None:
     names, weights = _parse_queues(queue_names)
     queues = [_queue(config, name) for name in names] or [_queue(config, None)]
     parent = os.environ.get(PARENT_PID_ENV)
+    schedules = [Schedule.from_mapping(item) for item in section.get("schedules") or []]
     runner = Worker(
         queues,
         host.registry,
@@ -114,6 +116,7 @@ def worker(workers: int | None, queue_names: tuple[str, ...]) -> None:
         weights=weights or None,
         grace_seconds=float(section.get("shutdown_grace") or DEFAULT_GRACE_SECONDS),
         on_abandon=lambda: os._exit(1),
+        scheduler=Scheduler(queues[0], schedules) if schedules else None,
     )
     _install_signal_handlers(runner)
     runner.run()

@@ -26,6 +26,7 @@ from sentinel.core import (
     TypeRegistry,
     UnknownTypeError,
 )
+from sentinel.queue._cron import Scheduler
 from sentinel.queue._errors import JobCancelledError, JobEncodingError, JobTimeoutError
 from sentinel.queue._job import CANCELLED, Job, dump_json
 from sentinel.queue._queue import RETRY, STALE, Queue
@@ -267,6 +268,7 @@ class Worker:
         max_batch: int = MAX_BATCH,
         grace_seconds: float = DEFAULT_GRACE_SECONDS,
         on_abandon: Callable[[], None] | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.queues = [queue] if isinstance(queue, Queue) else list(queue)
         if not self.queues:
@@ -286,6 +288,7 @@ class Worker:
         self.max_batch = max(1, max_batch)
         self.grace_seconds = grace_seconds
         self.on_abandon = on_abandon
+        self.scheduler = scheduler
         self.jobs_run = 0
         self._stop = threading.Event()
         self._last_recover = 0.0
@@ -377,6 +380,8 @@ class Worker:
         if now - self._last_recover >= RECOVER_INTERVAL:
             self._last_recover = now
             self._recover()
+            if self.scheduler is not None:
+                self.scheduler.run_due()
         with self._lock:
             next_job = self._buffer.popleft() if self._buffer else None
         if next_job is None:

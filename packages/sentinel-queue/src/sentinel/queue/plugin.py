@@ -41,6 +41,11 @@ QUEUE_SECTION = ConfigSection(
         "rate_limit": Field(
             float, 0.0, "Jobs of this queue started per second; 0: no limit."
         ),
+        "schedules": Field(
+            list,
+            [],
+            "Periodic jobs: mappings of name, cron, task, timezone, payload.",
+        ),
         "shutdown_grace": Field(
             float,
             20.0,
