@@ -39,3 +39,26 @@ def box_settings(emulator: BoxEmulator) -> dict[str, Any]:
 @pytest.fixture
 def client(box_settings: dict[str, Any]) -> BoxClient:
     return make_client(box_settings)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """Start a private Valkey server and return its URL."""
+    from sentinel.queue import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client_state() -> Iterator[None]:
+    """Give each test its own in-process token stores, limiters and Redis clients."""
+    from sentinel.box._client import reset_shared_state
+
+    reset_shared_state()
+    yield
+    reset_shared_state()

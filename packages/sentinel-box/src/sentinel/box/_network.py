@@ -101,8 +101,7 @@ class PacedNetworkClient(BoxNetworkClient):
             attempt += 1
             request = self._prepare_request(options)
             self._pace(request)
-            response = self._make_request(request)
-            fetch_response = self._fetch_response(options, response)
+            response, fetch_response = self._send(options, request)
             status = fetch_response.status
             accepted_later = status == 202 and "Retry-After" in fetch_response.headers
             if 200 <= status < 400 and not accepted_later:
@@ -133,6 +132,19 @@ class PacedNetworkClient(BoxNetworkClient):
         self._raise_on_unsuccessful_request(
             request=request, response=response, data_sanitizer=sanitizer
         )
+
+    def _send(
+        self, options: FetchOptions, request: APIRequest
+    ) -> tuple[APIResponse, FetchResponse]:
+        response = self._make_request(request)
+        try:
+            return response, self._fetch_response(options, response)
+        except requests.RequestException as error:
+            # The connection broke while the body was read: no answer at all.
+            _close(response)
+            return APIResponse(raised_exception=error), FetchResponse(
+                status=0, headers={}
+            )
 
     def _pace(self, request: APIRequest) -> None:
         user = _header(request.headers, "As-User") or self.subject
