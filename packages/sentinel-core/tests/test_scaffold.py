@@ -6,11 +6,20 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from sentinel.core._scaffold import PluginNames, ScaffoldError, render_plugin
+from sentinel.core import CORE_API_VERSION
+from sentinel.core._manifest import parse_declarations
+from sentinel.core._scaffold import (
+    PluginNames,
+    ScaffoldError,
+    api_range,
+    render_plugin,
+)
+from sentinel.core._version import in_range
 
 from .conftest import RunSentinel
 
@@ -19,6 +28,7 @@ GENERATED_FILES = [
     "pyproject.toml",
     "src/sentinel_acme_reports/__init__.py",
     "src/sentinel_acme_reports/plugin.py",
+    "src/sentinel_acme_reports/plugin.toml",
     "src/sentinel_acme_reports/py.typed",
     "src/sentinel_acme_reports/tasks.py",
     "tests/test_plugin.py",
@@ -65,6 +75,13 @@ def test_render_plugin_writes_every_file(tmp_path: Path) -> None:
         assert "${" not in text, path
         if path.suffix == ".py":
             compile(text, str(path), "exec")
+    declarations = parse_declarations(
+        tomllib.loads((destination / GENERATED_FILES[4]).read_text("utf-8")),
+        "plugin.toml",
+    )
+    assert declarations.api == api_range()
+    assert [spec.name for spec in declarations.types] == ["acme-reports.hello"]
+    assert [section.name for section in declarations.sections] == ["acme-reports"]
     pyproject = (destination / "pyproject.toml").read_text("utf-8")
     assert 'acme-reports = "sentinel_acme_reports.plugin"' in pyproject
     assert 'name = "sentinel-acme-reports"' in pyproject
@@ -144,6 +161,10 @@ def test_generated_plugin_is_listed_loaded(
     plugins = {record["id"]: record for record in json.loads(result.stdout)}
     assert plugins["acme-reports"]["distribution"] == "sentinel-acme-reports"
     assert plugins["acme-reports"]["status"] == "loaded"
+
+
+def test_api_range_admits_this_core() -> None:
+    assert in_range(CORE_API_VERSION, api_range())
 
 
 def test_generated_plugin_passes_own_tests(

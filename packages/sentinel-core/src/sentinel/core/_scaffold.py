@@ -12,6 +12,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from sentinel.core._errors import SentinelError
+from sentinel.core._version import CORE_API_VERSION
 
 TEMPLATE_SUFFIX = ".tmpl"
 PACKAGE_PLACEHOLDER = "__package__"
@@ -73,6 +74,7 @@ def render_plugin(
         "package": names.package,
         "description": description or f"The {names.plugin_id} plugin for sentinel.",
         "core_version": _core_version(),
+        "api_range": api_range(),
     }
     written = []
     for relative, source in _template_files(template_root(), ()):
@@ -97,6 +99,12 @@ def _template_files(
         elif item.name.endswith(TEMPLATE_SUFFIX):
             files.append(((*prefix, item.name.removesuffix(TEMPLATE_SUFFIX)), item))
     return files
+
+
+def api_range() -> str:
+    """Return the API range a new plugin declares: this core's major version."""
+    major = int(CORE_API_VERSION.split(".")[0])
+    return f">={major}.0,<{major + 1}"
 
 
 def _core_version() -> str:

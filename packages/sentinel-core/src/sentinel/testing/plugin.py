@@ -8,7 +8,7 @@ pytest loads it in every test run of the environment.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,17 +41,53 @@ def _require(module: str, distribution: str, fixture: str) -> None:
         )
 
 
+SELECTION_VARIABLES = (
+    "SENTINEL_DISABLE_PLUGINS",
+    "SENTINEL_PLUGINS",
+    "SENTINEL_STRICT",
+    "SENTINEL_EXTRA_PLUGINS",
+)
+
+
+def _isolate(monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -> None:
+    # The developer's shell must not change which plugins load, and the scan
+    # cache of the test must not touch the user's cache.
+    for name in SELECTION_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SENTINEL_CACHE_DIR", str(cache_dir))
+
+
 @pytest.fixture
-def sentinel_host(monkeypatch: pytest.MonkeyPatch) -> PluginHost:
+def sentinel_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> PluginHost:
     """Return a plugin host with no plugin registered, whatever is installed.
 
-    Register the plugin under test with ``sentinel_host.register_module(id,
-    module)``. Variables that select plugins are cleared for the test, so the
-    developer's shell does not change which plugins load.
+    Register a plugin module that declares through hooks with
+    ``sentinel_host.register_module(id, module)``.
     """
-    for name in ("SENTINEL_DISABLE_PLUGINS", "SENTINEL_PLUGINS", "SENTINEL_STRICT"):
-        monkeypatch.delenv(name, raising=False)
+    _isolate(monkeypatch, tmp_path_factory.mktemp("plugin-cache"))
     return PluginHost()
+
+
+@pytest.fixture
+def sentinel_plugins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., PluginHost]:
+    """Return a function that loads only the named installed plugins.
+
+    ``sentinel_plugins("acme")`` scans the installed distributions as the
+    CLI does, reading declaration files, and enables the plugin ``acme``
+    and the core alone, so other installed plugins cannot affect the test.
+    """
+    _isolate(monkeypatch, tmp_path_factory.mktemp("plugin-cache"))
+
+    def load(*plugin_ids: str) -> PluginHost:
+        host = PluginHost(only=plugin_ids)
+        host.load_entry_points()
+        return host
+
+    return load
 
 
 @pytest.fixture
