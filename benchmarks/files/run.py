@@ -92,6 +92,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="print cProfile's top functions for sentinel's readers",
     )
+    parser.add_argument(
+        "--report", type=Path, help="print the tables of a --json file and exit"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -245,6 +248,25 @@ def _commit() -> str:
     return f"{head} with uncommitted sentinel-files changes" if changes else head
 
 
+def reprint(path: Path) -> int:
+    """Print the tables of a results file written by ``--json``."""
+    document = json.loads(path.read_text())
+    settings = document["settings"]
+    args = parse_arguments(
+        [
+            f"--rows={settings['rows']}",
+            f"--columns={settings['columns']}",
+            f"--repeat={settings['repeat']}",
+            f"--warmup={settings['warmup']}",
+            f"--watch-files={settings['watch_files']}",
+            f"--quiet-seconds={settings['quiet_seconds']}",
+            f"--settle-seconds={settings.get('settle_seconds', 1.0)}",
+        ]
+    )
+    print_report(args, document["environment"], document)
+    return 0
+
+
 def print_report(
     args: argparse.Namespace, env: dict[str, Any], results: dict[str, Any]
 ) -> None:
@@ -289,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     if args.child:
         return child_main(args.child)
+    if args.report:
+        return reprint(args.report)
     env = environment()
     with tempfile.TemporaryDirectory(prefix="sentinel-files-bench-") as temporary:
         folder = args.workdir or Path(temporary)

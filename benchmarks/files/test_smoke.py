@@ -62,7 +62,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         command, capture_output=True, text=True, timeout=240, check=False
     )
     assert done.returncode == 0, done.stderr
-    return {"stdout": done.stdout, "json": json.loads(report.read_text())}
+    return {
+        "stdout": done.stdout,
+        "json": json.loads(report.read_text()),
+        "report": report,
+    }
 
 
 def _reading(run: dict[str, Any], file_format: str) -> list[dict[str, Any]]:
@@ -134,6 +138,15 @@ def test_tables_printed(run: dict[str, Any]) -> None:
     assert len(table_lines) == 3 + cases + 3
     assert sum("generated 200 x 12" in line for line in table_lines) == cases
     assert sum(">= 0.8x" in line for line in table_lines) == 1
+
+
+def test_report_reprints_tables(run: dict[str, Any]) -> None:
+    command = [sys.executable, str(HERE / "run.py"), f"--report={run['report']}"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == run["stdout"]
 
 
 def test_summarize_percentiles() -> None:
