@@ -503,3 +503,53 @@ def test_emulator_command_applies_limits(tmp_path: Path) -> None:
         process.wait(timeout=20)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_sdk_jwt_auth_gets_service_account_token(tmp_path: Path) -> None:
+    from box_sdk_gen import BoxJWTAuth, JWTConfig
+    from box_sdk_gen.networking.base_urls import BaseUrls
+    from box_sdk_gen.networking.network import NetworkSession
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret"),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        .decode()
+    )
+    config = EmulatorConfig(
+        clients={"app": "app-secret"}, jwt_public_keys={"key-1": public}
+    )
+    with BoxEmulator(tmp_path, config=config) as emulator:
+        auth = BoxJWTAuth(
+            JWTConfig(
+                "app", "app-secret", "key-1", private, "secret", enterprise_id="1"
+            )
+        )
+        session = NetworkSession(
+            base_urls=BaseUrls(
+                base_url=emulator.api_url,
+                upload_url=emulator.upload_url,
+                oauth_2_url=emulator.oauth_url,
+            )
+        )
+        client = BoxClient(auth, network_session=session)
+        assert client.users.get_user_me().id == "10000002"
+        assert client.users.get_user_me().id == "10000002"
+        jwt_grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        assert emulator.requests.count(grant_type=jwt_grant) == 1
+
+
+def test_session_settings_change_while_running(emulator: BoxEmulator) -> None:
+    emulator.config.part_size = 512
+    emulator.config.min_chunked_size = 1
+    session = _session(emulator, 1500)
+    assert session["part_size"] == 512
+    assert session["total_parts"] == 3

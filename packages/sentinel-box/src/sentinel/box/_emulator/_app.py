@@ -160,9 +160,17 @@ async def _controlled(request: web.Request, handler: Handler) -> web.StreamRespo
         failed = await _apply_fault(request, fault)
         if failed is not None:
             return failed
-    refused = _authenticate(request) or _rate_limit(request)
-    if refused is not None:
-        return _error_response(refused)
+    rejected = _authenticate(request) or _rate_limit(request)
+    if rejected is not None:
+        logger.debug(
+            "%s %s: %d %s for user %s",
+            request.method,
+            request.path,
+            rejected.status,
+            rejected.code,
+            facts(request).user_id or "-",
+        )
+        return _error_response(rejected)
     response = await handler(request)
     if fault is not None and fault.after:
         failed = await _apply_fault(request, fault)
@@ -187,7 +195,7 @@ async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse
 
 
 async def _drop_connection(request: web.Request) -> web.StreamResponse:
-    """Start an answer, then close the socket before it is complete."""
+    """Start a response, then close the socket before it is complete."""
     response = web.StreamResponse(status=200)
     response.content_type = "application/json"
     response.content_length = 4096
@@ -672,10 +680,10 @@ async def plan_session(request: web.Request) -> web.StreamResponse:
     sessions = request.app[SESSIONS_KEY]
     session = sessions.get(request.match_info["session"])
     body = await _json_body(request)
-    wanted = body.get("parts")
-    if not isinstance(wanted, list):
+    requested = body.get("parts")
+    if not isinstance(requested, list):
         raise EmulatorApiError(400, "bad_request", "Send 'parts': a list of parts")
-    hits, misses = sessions.plan(session, wanted)
+    hits, misses = sessions.plan(session, requested)
     return web.json_response(
         {"upload_session_id": session.id, "hits": hits, "misses": misses}
     )
@@ -815,13 +823,7 @@ def build_app(
         config.user_limits, config.enterprise_limits
     )
     app[LOG_KEY] = log or RequestLog()
-    app[SESSIONS_KEY] = SessionRegistry(
-        store,
-        part_size=config.part_size,
-        min_file_size=config.min_chunked_size,
-        lifetime=config.session_lifetime,
-        pending_commits=config.commit_processing,
-    )
+    app[SESSIONS_KEY] = SessionRegistry(store, config)
     app[DOWNLOADS_KEY] = DownloadLinks()
     _add_routes(app.router)
     return app

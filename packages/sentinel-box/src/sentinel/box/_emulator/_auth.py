@@ -74,7 +74,7 @@ class TokenPolicy:
         self._issued: dict[str, _Issued] = {}
         self._refresh: dict[str, str] = {}
         self._spent_refresh: set[str] = set()
-        # Issued tokens stay refused after they expire, even when any token works.
+        # Expired issued tokens stay rejected, even when any other token is accepted.
         self._expired: set[str] = set()
         self._codes: dict[str, tuple[str, float]] = {}
         self._jtis: dict[str, float] = {}
@@ -283,7 +283,7 @@ def _ccg_user(form: Mapping[str, str]) -> str:
 def grant_token(
     policy: TokenPolicy, form: Mapping[str, str]
 ) -> tuple[dict[str, Any], str]:
-    """Run one ``POST /oauth2/token`` request; return the answer and credential.
+    """Run one ``POST /oauth2/token`` request; return the response and credential.
 
     The credential names what the request spent or presented: the refresh
     token, the JWT id, the authorization code or the client id.

@@ -27,7 +27,7 @@ BOX_ENTERPRISE_LIMITS = {"search": "12/s"}
 class RateLimit:
     """At most ``requests`` per ``seconds``, with bursts of up to ``burst``.
 
-    The emulator enforces it as a token bucket that holds ``burst`` tokens
+    The emulator enforces it as a token bucket of ``burst`` tokens
     (``requests`` when not set) and refills at ``requests / seconds`` per
     second, so a client that spaces its requests evenly at the rate never
     sees a 429.
@@ -131,7 +131,7 @@ class EmulatorConfig:
     are then checked. ``user_limits`` apply per Box user (As-User included)
     and ``enterprise_limits`` to the whole account, per request class.
     ``commit_processing`` is how many times a chunked upload's commit first
-    answers 202 with Retry-After, as Box does while it assembles parts.
+    returns 202 with Retry-After, as Box does while it assembles parts.
     """
 
     tokens: list[str] | None = None

@@ -16,7 +16,7 @@ _FAULT_CODES = {
     503: ("unavailable", "Unavailable"),
     504: ("gateway_timeout", "Gateway Timeout"),
 }
-# What a fault does: answer with an error, close the connection, or wait.
+# What a fault does: respond with an error, close the connection, or wait.
 ACTIONS = ("error", "drop", "delay")
 
 
@@ -32,11 +32,11 @@ def retry_after_value(seconds: float, form: str) -> str:
 class Fault:
     """A failure applied to the next ``count`` requests that match.
 
-    ``action`` is "error" (answer ``status``), "drop" (close the connection
-    partway through the answer) or "delay" (wait ``delay`` seconds, then
-    answer normally). With ``after`` set, the emulator first handles the
+    ``action`` is "error" (respond with ``status``), "drop" (close the connection
+    partway through the response) or "delay" (wait ``delay`` seconds, then
+    respond normally). With ``after`` set, the emulator first handles the
     request for real, so its effect is kept (a part stored, a file
-    uploaded), and only then fails the answer.
+    uploaded), and only then fails the response.
     """
 
     status: int
@@ -56,7 +56,7 @@ class Fault:
         return path.startswith(self.path_prefix)
 
     def error(self) -> EmulatorApiError:
-        """Build the Box error object this fault answers with."""
+        """Build the Box error object this fault responds with."""
         code, message = _FAULT_CODES[self.status]
         headers = {}
         if self.retry_after is not None:
@@ -131,7 +131,7 @@ class FaultPlan:
         method: str | None = None,
         after: bool = False,
     ) -> Fault:
-        """Queue connections closed partway through the answer."""
+        """Queue connections closed partway through the response."""
         return self.add(
             count=count,
             path_prefix=path_prefix,
@@ -148,7 +148,7 @@ class FaultPlan:
         path_prefix: str = "",
         method: str | None = None,
     ) -> Fault:
-        """Queue answers that arrive ``delay`` seconds late."""
+        """Queue responses that arrive ``delay`` seconds late."""
         return self.add(
             count=count,
             path_prefix=path_prefix,

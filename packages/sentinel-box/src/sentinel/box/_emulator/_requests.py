@@ -1,4 +1,4 @@
-"""A log of every request the Box emulator answered, for tests to count."""
+"""A log of every request the Box emulator served, for tests to count."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ MAX_RECORDS = 200_000
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
-    """One answered request.
+    """One served request.
 
     ``endpoint`` is the method and route, such as ``POST /oauth2/token`` or
     ``GET /2.0/folders/{id}``; ``token`` is the bearer token sent, or for a
@@ -45,7 +45,7 @@ class RequestLog:
         self._lock = threading.Lock()
 
     def add(self, record: RequestRecord) -> None:
-        """Record one answered request."""
+        """Record one served request."""
         with self._lock:
             self._records.append(record)
             self._by_endpoint[record.endpoint] += 1
@@ -127,7 +127,7 @@ class RequestLog:
 
 @dataclass(slots=True)
 class RequestFacts:
-    """What the emulator learnt about a request while answering it."""
+    """What the emulator learnt about a request while serving it."""
 
     user_id: str = ""
     limit_class: str | None = None

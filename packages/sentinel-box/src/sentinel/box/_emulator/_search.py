@@ -11,7 +11,7 @@ from sentinel.box._errors import EmulatorApiError
 
 DEFAULT_LIMIT = 30
 MAX_LIMIT = 200
-# Box refuses to page deeper than this into search results.
+# Box rejects paging deeper than this into search results.
 MAX_OFFSET = 10_000
 _TERMS = re.compile(r'"([^"]*)"|(\S+)')
 _TYPES = ("file", "folder", "web_link")
@@ -58,7 +58,7 @@ class SearchQuery:
         )
 
     def matches(self, store: EmulatorStore, item: Item) -> bool:
-        """Tell whether ``item`` answers the query."""
+        """Tell whether ``item`` matches the query."""
         name = item.name.lower()
         if self.item_type is not None and item.type != self.item_type:
             return False

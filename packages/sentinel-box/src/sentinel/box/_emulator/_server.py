@@ -31,11 +31,11 @@ class BoxEmulator:
 
     ``start()`` runs it in a daemon thread and returns once it listens; the
     base URLs for a Box client are then ``api_url``, ``upload_url`` and
-    ``oauth_url``. Port 0 picks a free port. ``config`` holds every setting
+    ``oauth_url``. Port 0 picks a free port. ``config`` contains every setting
     (rate limits, token lifetime, part size...); ``tokens``, ``clients`` and
     ``latency`` override the matching ones. By default any bearer token is
     accepted, like a developer token. ``faults`` queues failures for tests,
-    ``requests`` counts what was answered, by endpoint, token and status.
+    ``requests`` counts every request served, by endpoint, token and status.
     """
 
     def __init__(

@@ -17,11 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sentinel.box._emulator._config import EmulatorConfig
 from sentinel.box._emulator._store import EmulatorStore, Item, check_etag, check_name
 from sentinel.box._errors import EmulatorApiError
 
 logger = logging.getLogger(__name__)
 
+# NOTE: the status codes follow Box's reference (409 overlap, 412 digest,
+# 416 range), but the error code strings such as "range_overlap" are the
+# emulator's own; Box's may differ.
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 _COPY_CHUNK = 1024 * 1024
 
@@ -111,20 +115,11 @@ class SessionRegistry:
     restarted emulator forgets them, as an expired session would be.
     """
 
-    def __init__(
-        self,
-        store: EmulatorStore,
-        *,
-        part_size: int,
-        min_file_size: int,
-        lifetime: float,
-        pending_commits: int = 0,
-    ) -> None:
+    def __init__(self, store: EmulatorStore, config: EmulatorConfig) -> None:
         self.store = store
-        self.part_size = part_size
-        self.min_file_size = min_file_size
-        self.lifetime = lifetime
-        self.pending_commits = pending_commits
+        # Read on each new session, so a test may change the part size or
+        # the number of 202 responses while the emulator runs.
+        self.config = config
         self._sessions: dict[str, UploadSession] = {}
         self._lock = threading.RLock()
         self._root = store.meta_dir / "sessions"
@@ -158,11 +153,11 @@ class SessionRegistry:
             id=secrets.token_hex(16).upper(),
             file_name=name,
             file_size=size,
-            part_size=self.part_size,
-            expires_at=time.time() + self.lifetime,
+            part_size=self.config.part_size,
+            expires_at=time.time() + self.config.session_lifetime,
             folder_id=folder_id,
             file_id=file_id,
-            pending_commits=self.pending_commits,
+            pending_commits=self.config.commit_processing,
         )
         session.directory = self._root / session.id
         session.directory.mkdir()
@@ -293,11 +288,11 @@ class SessionRegistry:
             return [session.parts[offset] for offset in sorted(session.parts)]
 
     def plan(
-        self, session: UploadSession, wanted: list[dict[str, Any]]
+        self, session: UploadSession, requested: list[dict[str, Any]]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Sort planned parts into ones the server has (hits) and misses."""
         hits, misses = [], []
-        for entry in wanted:
+        for entry in requested:
             try:
                 offset, size = int(entry["offset"]), int(entry["size"])
                 sha512 = str(entry["sha512"]).lower()
@@ -363,11 +358,12 @@ class SessionRegistry:
             raise EmulatorApiError(
                 400, "bad_request", "Missing 'file_size'; send the size in bytes"
             )
-        if file_size < self.min_file_size:
+        minimum = self.config.min_chunked_size
+        if file_size < minimum:
             raise EmulatorApiError(
                 400,
                 "file_size_too_small",
-                f"A chunked upload needs at least {self.min_file_size} bytes, got "
+                f"A chunked upload needs at least {minimum} bytes, got "
                 f"{file_size}; upload smaller files in one request",
             )
         return file_size
