@@ -38,23 +38,79 @@ def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+def pip_install(target: Path, *sources: Path) -> None:
+    """Install distributions into ``target`` the offline way the tests need."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            *map(str, sources),
+        ],
+        check=True,
+    )
+
+
+InstallPlugins = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> InstallPlugins:
+    """Return a function that installs example plugins (by folder) into a site.
+
+    Each combination, in its order, is installed once per test session.
+    """
+    sites: dict[tuple[str, ...], Path] = {}
+
+    def install(*names: str) -> Path:
+        if names not in sites:
+            target = tmp_path_factory.mktemp("site-" + "-".join(names))
+            for name in names:
+                # One pip call per plugin keeps the install order as given.
+                pip_install(target, PLUGINS / name)
+            sites[names] = target
+        return sites[names]
+
+    return install
+
+
 RunSentinel = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def run_sentinel(tmp_path: Path) -> RunSentinel:
-    """Run the ``sentinel`` CLI in a fresh process, in an empty working folder."""
+def cache_dir(tmp_path: Path) -> Path:
+    """The plugin cache folder of this test's sentinel processes."""
+    return tmp_path / ".cache"
+
+
+@pytest.fixture
+def run_sentinel(tmp_path: Path, cache_dir: Path) -> RunSentinel:
+    """Run the ``sentinel`` CLI in a fresh process, in an empty working folder.
+
+    ``extra_path`` is one folder or a list of folders put on PYTHONPATH.
+    """
 
     def run(
-        *args: str, extra_path: Path | None = None, env: dict[str, str] | None = None
+        *args: str,
+        extra_path: Path | list[Path] | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         environ = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith("SENTINEL")
         }
+        environ["SENTINEL_CACHE_DIR"] = str(cache_dir)
         if extra_path is not None:
-            environ["PYTHONPATH"] = str(extra_path)
+            paths = extra_path if isinstance(extra_path, list) else [extra_path]
+            environ["PYTHONPATH"] = os.pathsep.join(map(str, paths))
         environ.update(env or {})
         return subprocess.run(
             [*SENTINEL, *args],

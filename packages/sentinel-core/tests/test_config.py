@@ -254,3 +254,120 @@ def test_secret_values_by_schema_and_key_name(tmp_path: Path) -> None:
     )
     config = load_config(path, None, [store], environ={})
     assert sorted(config.secret_values()) == ["dsn-value", "k-value", "k1", "pw-value"]
+
+
+BOUNDED = ConfigSection(
+    name="net",
+    fields={
+        "port": Field(int, 8765, minimum=0, maximum=65535),
+        "url": Field(str, None, nullable=True),
+        "mirrors": Field(list, []),
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("port", "expected"),
+    [pytest.param(-1, ">= 0", id="below"), pytest.param(70000, "<= 65535", id="above")],
+)
+def test_field_bounds_reject_out_of_range(
+    tmp_path: Path, port: int, expected: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(f"default:\n  net:\n    port: {port}\n")
+    with pytest.raises(ConfigError, match=expected) as raised:
+        load_config(path, None, [BOUNDED], environ={})
+    assert f"{path}:3" in str(raised.value)
+
+
+def test_field_bounds_accept_limits(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  net:\n    port: 65535\n")
+    assert load_config(path, None, [BOUNDED], environ={}).get("net.port") == 65535
+
+
+URL_FILE = """\
+default:
+  net:
+    url: redis://:hunter2pw@cache.internal:6379/0
+    mirrors:
+      - https://user:s3cret-pw@mirror.example/path
+      - https://mirror.example/open
+"""
+
+
+def test_url_passwords_redacted_and_listed_as_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(URL_FILE)
+    config = load_config(path, None, [BOUNDED], environ={})
+    shown = config.redacted()
+    assert shown["net"]["url"] == "redis://:***@cache.internal:6379/0"
+    assert shown["net"]["mirrors"] == [
+        "https://user:***@mirror.example/path",
+        "https://mirror.example/open",
+    ]
+    assert set(config.secret_values()) == {"hunter2pw", "s3cret-pw"}
+
+
+def test_cli_config_show_hides_url_passwords(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    (tmp_path / "sentinel.yaml").write_text(
+        "default: {}\nprod:\n  queue:\n    url: redis://:hunter2pw@host/0\n"
+        "  box:\n    api_url: https://user:pw-in-url@box.internal/2.0\n"
+    )
+    result = run_sentinel("--env", "prod", "config", "show")
+    assert result.returncode == 0, result.stderr
+    assert "hunter2pw" not in result.stdout + result.stderr
+    assert "pw-in-url" not in result.stdout + result.stderr
+    assert "redis://:***@host/0" in result.stdout
+
+
+def test_unknown_section_reported_with_file_line_and_known(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    port: 1\n  bogus: 1\n")
+    load_config(path, None, [SECTION], environ={})
+    assert f"{path}:4" in caplog.text
+    assert "unknown top-level config section 'bogus' (known: svc)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        pytest.param("default:\n  svc:\n    prot: 1\n", "svc.prot", id="key"),
+        pytest.param("default:\n  bogus: 1\n", "bogus", id="section"),
+    ],
+)
+def test_unknown_key_fails_in_strict_mode(tmp_path: Path, text: str, key: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"unknown .*'{key}'.*strict mode"):
+        load_config(path, None, [SECTION], environ={}, strict=True)
+
+
+def test_cli_reports_unknown_queue_key(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    (tmp_path / "sentinel.yaml").write_text(
+        "default:\n  queue:\n    workerz: 4\n  bogus: 1\n"
+    )
+    result = run_sentinel("config", "show")
+    assert result.returncode == 0, result.stderr
+    assert "sentinel.yaml:3" in result.stderr
+    assert "unknown config key 'queue.workerz'" in result.stderr
+    assert "workers" in result.stderr
+    assert "unknown top-level config section 'bogus'" in result.stderr
+    strict = run_sentinel("--strict", "config", "show")
+    assert strict.returncode == 1
+    assert "queue.workerz" in strict.stderr
+
+
+def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("default:\n  svc: [1, 2\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, None, [SECTION], environ={})
+    assert "<unicode string>" not in str(raised.value)
+    assert f'in "{path}", line' in str(raised.value)

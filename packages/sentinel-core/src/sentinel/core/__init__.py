@@ -18,11 +18,13 @@ from sentinel.core._events import EventLog
 from sentinel.core._imports import import_target
 from sentinel.core._limits import ConcurrencyLimiter, RateLimiter
 from sentinel.core._logging import configure_logging
+from sentinel.core._manifest import Declarations, declaration_relpath
 from sentinel.core._markers import hookimpl
 from sentinel.core._model import Model, fields
-from sentinel.core._plugins import PluginHost, PluginInfo
+from sentinel.core._plugins import Conflict, PluginHost, PluginInfo
 from sentinel.core._registry import TypeRegistry
 from sentinel.core._runtime import bootstrap
+from sentinel.core._schema import config_schema
 from sentinel.core._tasks import JobQueue, Task, TaskContext
 from sentinel.core._types import (
     BOX_CLIENT,
@@ -36,16 +38,20 @@ from sentinel.core._types import (
     Field,
     TypeSpec,
 )
+from sentinel.core._version import CORE_API_VERSION
 
 __all__ = [
     "Agent",
     "BOX_CLIENT",
+    "CORE_API_VERSION",
     "CommandSpec",
     "ConcurrencyLimiter",
     "Config",
     "ConfigError",
     "ConfigSection",
+    "Conflict",
     "ConflictError",
+    "Declarations",
     "EventLog",
     "FILE_FORMAT",
     "Field",
@@ -70,7 +76,9 @@ __all__ = [
     "UnknownTypeError",
     "WEB_ROUTES",
     "bootstrap",
+    "config_schema",
     "configure_logging",
+    "declaration_relpath",
     "fields",
     "find_config_file",
     "hookimpl",

@@ -101,14 +101,26 @@ def scan(*, refresh: bool = False) -> ScanResult:
 
 
 def _cache_key() -> str:
-    text = json.dumps([sys.executable, sys.path, CORE_API_VERSION])
+    text = json.dumps([sys.executable, _watched_path(), CORE_API_VERSION])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _watched_path() -> list[str]:
+    """Return the ``sys.path`` entries whose changes invalidate the cache.
+
+    The working folder (first on the path under ``python -m``) changes
+    whenever the user writes a file there, so it is left out: a distribution
+    installed right into the working folder is not noticed until another
+    path entry changes.
+    """
+    cwd = os.getcwd()
+    return [entry for entry in sys.path if entry and entry != cwd]
 
 
 def _fingerprint() -> dict[str, int | None]:
     stamps: dict[str, int | None] = {}
-    for entry in sys.path:
-        folder = entry or os.getcwd()
+    for entry in _watched_path():
+        folder = entry
         try:
             stamps[entry] = os.stat(folder).st_mtime_ns
         except OSError:

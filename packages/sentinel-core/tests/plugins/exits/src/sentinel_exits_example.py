@@ -1,0 +1,5 @@
+"""A plugin module that exits the interpreter at import, as a careless script does."""
+
+import sys
+
+sys.exit(3)

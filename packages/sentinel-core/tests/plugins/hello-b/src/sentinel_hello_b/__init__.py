@@ -1,0 +1,1 @@
+"""The sentinel-hello-b example plugin."""

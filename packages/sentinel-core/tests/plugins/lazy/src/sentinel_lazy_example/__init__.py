@@ -1,0 +1,1 @@
+"""A declared plugin whose import fails, to prove listing never imports it."""

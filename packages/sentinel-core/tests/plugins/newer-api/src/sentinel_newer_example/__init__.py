@@ -1,0 +1,1 @@
+"""A plugin package made for core API 2, which this core must not import."""
