@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sentinel.core._agent import Agent, ServiceMissingError
 from sentinel.core._config import Config, find_config_file, load_config
+from sentinel.core._discovery import plugin_declarations
 from sentinel.core._errors import (
     ConfigError,
     ConflictError,
@@ -84,4 +85,5 @@ __all__ = [
     "hookimpl",
     "import_target",
     "load_config",
+    "plugin_declarations",
 ]

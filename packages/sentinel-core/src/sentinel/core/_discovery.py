@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from sentinel.core._errors import PluginError
-from sentinel.core._manifest import declaration_relpath, read_declarations
+from sentinel.core._manifest import (
+    Declarations,
+    declaration_relpath,
+    parse_declarations,
+    read_declarations,
+)
 from sentinel.core._version import CORE_API_VERSION
 
 logger = logging.getLogger(__name__)
@@ -245,3 +250,18 @@ def _locate_declarations(module: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def plugin_declarations(module: str) -> Declarations:
+    """Read the declaration file of plugin module ``module`` (such as ``__name__``).
+
+    A plugin's own code uses this to reach its config defaults, so the file
+    stays the one place where they are written.
+    """
+    found = _locate_declarations(module)
+    if found is None:
+        raise PluginError(
+            f"plugin module {module!r} has no declaration file "
+            f"{declaration_relpath(module)} on sys.path; reinstall its distribution"
+        )
+    return parse_declarations(read_declarations(found), str(found))

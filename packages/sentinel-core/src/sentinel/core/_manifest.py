@@ -75,6 +75,16 @@ class Declarations:
     sections: tuple[ConfigSection, ...] = ()
     source: str | None = None
 
+    def section(self, name: str) -> ConfigSection:
+        """Return the declared config section called ``name``."""
+        for section in self.sections:
+            if section.name == name:
+                return section
+        known = ", ".join(section.name for section in self.sections) or "none"
+        raise PluginError(
+            f"{self.source}: declares no config section {name!r} (declared: {known})"
+        )
+
 
 def declaration_relpath(module: str) -> str:
     """Return the declaration file of ``module``, relative to a ``sys.path`` entry."""
