@@ -17,7 +17,7 @@ import pytest
 
 import sentinel.web
 import sentinel.web.plugin
-from sentinel.core import Agent, PluginHost, load_config
+from sentinel.core import Agent, PluginHost, load_config, plugin_declarations
 from sentinel.queue import find_free_port
 from sentinel.web import WebServer, WebServerError
 
@@ -98,7 +98,7 @@ def test_plugin_config_section_defaults() -> None:
 
 
 def test_plugin_declares_web_command() -> None:
-    specs = sentinel.web.plugin.sentinel_commands()
+    specs = plugin_declarations("sentinel.web.plugin").commands
 
     assert [spec.name for spec in specs] == ["web"]
     assert specs[0].target == "sentinel.web._cli:web"

@@ -155,7 +155,7 @@ def _read_cache(path: Path) -> list[Candidate] | None:
 
 
 def _declaration_changed(candidate: Candidate) -> bool:
-    found = _locate_declarations(candidate.module)
+    found = locate_declarations(candidate.module)
     if found is None:
         return candidate.declaration_path is not None
     return str(found) != candidate.declaration_path or (
@@ -210,7 +210,7 @@ def _candidate(
     plugin_id: str, module: str, distribution: str | None, version: str | None
 ) -> Candidate:
     candidate = Candidate(plugin_id, module, distribution, version)
-    found = _locate_declarations(module)
+    found = locate_declarations(module)
     if found is None:
         return candidate
     candidate.declaration_path = str(found)
@@ -229,7 +229,7 @@ def _mtime(path: Path) -> int | None:
         return None
 
 
-def _locate_declarations(module: str) -> Path | None:
+def locate_declarations(module: str) -> Path | None:
     """Find ``module``'s declaration file without importing any of its code."""
     relative = declaration_relpath(module)
     for entry in sys.path:
@@ -258,7 +258,7 @@ def plugin_declarations(module: str) -> Declarations:
     A plugin's own code uses this to reach its config defaults, so the file
     stays the one place where they are written.
     """
-    found = _locate_declarations(module)
+    found = locate_declarations(module)
     if found is None:
         raise PluginError(
             f"plugin module {module!r} has no declaration file "

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,9 +15,19 @@ from typing import Any
 import pluggy
 
 from sentinel.core import hookspecs
-from sentinel.core._discovery import ENTRY_POINT_GROUP, Candidate, ScanResult, scan
+from sentinel.core._discovery import (
+    ENTRY_POINT_GROUP,
+    Candidate,
+    ScanResult,
+    locate_declarations,
+    scan,
+)
 from sentinel.core._errors import PluginError
-from sentinel.core._manifest import Declarations, parse_declarations
+from sentinel.core._manifest import (
+    Declarations,
+    parse_declarations,
+    read_declarations,
+)
 from sentinel.core._registry import TypeRegistry
 from sentinel.core._types import CommandSpec, ConfigSection, TypeSpec
 from sentinel.core._version import CORE_API_VERSION, in_range
@@ -169,7 +180,11 @@ class PluginHost:
         self._rebuild()
 
     def register_module(self, plugin_id: str, module: Any) -> PluginInfo:
-        """Register an already imported plugin object (used by tests and embedders)."""
+        """Register an already imported plugin object (used by tests and embedders).
+
+        A module with a declaration file beside it declares through that file,
+        exactly as when it is installed.
+        """
         info = PluginInfo(
             id=plugin_id,
             distribution=None,
@@ -178,9 +193,29 @@ class PluginHost:
             status=LOADED,
         )
         if self._claim_id(info) and self._selected(info):
-            self._import(info, lambda: module)
+            declarations = self._module_declarations(info, module)
+            if declarations is not None:
+                info.declared, info.api = True, declarations.api
+                self._declarations[plugin_id] = declarations
+            if info.status == LOADED:
+                self._import(info, lambda: module)
         self._rebuild()
         return info
+
+    def _module_declarations(
+        self, info: PluginInfo, module: Any
+    ) -> Declarations | None:
+        if not isinstance(module, types.ModuleType):
+            return None
+        try:
+            found = locate_declarations(module.__name__)
+            if found is None:
+                return None
+            info.declaration_path = str(found)
+            return parse_declarations(read_declarations(found), str(found))
+        except PluginError as exc:
+            self._fail(info, str(exc))
+            return None
 
     def _claim_id(self, info: PluginInfo) -> bool:
         existing = self.info(info.id)

@@ -1,11 +1,15 @@
-"""The web plugin: the ``web`` config section, CLI group and dashboard server."""
+"""The web plugin: the dashboard server of ``sentinel run``.
+
+Its ``web`` config section and ``sentinel web`` command are declared in
+plugin.toml beside this module, which the host reads without importing it.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from sentinel.core import CommandSpec, ConfigSection, Field, hookimpl
+from sentinel.core import hookimpl, plugin_declarations
 
 if TYPE_CHECKING:
     from sentinel.core import Agent
@@ -14,31 +18,8 @@ logger = logging.getLogger(__name__)
 
 SERVICE = "web"
 
-WEB_SECTION = ConfigSection(
-    name="web",
-    help="The dashboard and JSON API that 'sentinel run' serves.",
-    fields={
-        "host": Field(
-            str,
-            "127.0.0.1",
-            "Address the dashboard binds to; keep 127.0.0.1 unless a proxy in "
-            "front of it adds authentication.",
-        ),
-        "port": Field(int, 8765, "TCP port of the dashboard; 0 picks a free port."),
-    },
-)
-
-
-@hookimpl
-def sentinel_config_sections() -> list[ConfigSection]:
-    """Declare the web section."""
-    return [WEB_SECTION]
-
-
-@hookimpl
-def sentinel_commands() -> list[CommandSpec]:
-    """Declare the ``sentinel web`` command group."""
-    return [CommandSpec("web", "sentinel.web._cli:web", "Serve the dashboard.")]
+# The section is declared in plugin.toml; its defaults are read from there.
+WEB_SECTION = plugin_declarations(__name__).section("web")
 
 
 @hookimpl
