@@ -17,6 +17,7 @@ from sentinel.core import (
     Agent,
     PluginHost,
     load_config,
+    plugin_declarations,
 )
 from sentinel.core._logging import configure_logging
 from sentinel.log import HandlerConfigError, SlackHandler, TwilioSmsHandler, plugin
@@ -62,6 +63,7 @@ def test_plugin_registers_handler_types(host: PluginHost) -> None:
 def test_plugin_found_by_entry_point() -> None:
     host = PluginHost()
     host.load_entry_points()
+    host.import_plugins()
 
     info = next(info for info in host.plugins if info.id == "log")
     assert info.status == "loaded"
@@ -69,7 +71,7 @@ def test_plugin_found_by_entry_point() -> None:
 
 
 def test_plugin_log_section_defaults() -> None:
-    (section,) = plugin.sentinel_config_sections()
+    (section,) = plugin_declarations("sentinel.log.plugin").sections
 
     assert section.name == "log"
     assert section.defaults() == {
