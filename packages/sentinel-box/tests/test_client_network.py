@@ -128,8 +128,8 @@ def test_not_found_is_not_retried(emulator: BoxEmulator) -> None:
 
 
 def test_every_request_has_a_timeout(emulator: BoxEmulator) -> None:
-    emulator.faults.add_delay(3.0, path_prefix="/2.0/users")
-    client = make_client(settings_for(emulator, timeout=0.5, max_attempts=1))
+    emulator.faults.add_delay(1.0, path_prefix="/2.0/users")
+    client = make_client(settings_for(emulator, timeout=0.2, max_attempts=1))
 
     with pytest.raises(BoxSDKError, match="timed out"):
         client.users.get_user_me()
