@@ -50,3 +50,7 @@ dist: setup
 
 clean:
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache
+
+# The long reliability run of the queue: 20,000 jobs while workers are killed.
+chaos: setup
+	SENTINEL_QUEUE_CHAOS_JOBS=20000 $(BIN)/pytest -q packages/sentinel-queue/tests/test_reliability.py --timeout 1800

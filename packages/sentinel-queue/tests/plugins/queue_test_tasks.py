@@ -16,7 +16,16 @@ from sentinel.core import (
 )
 
 MODULE = "queue_test_tasks"
-TASKS = ("noop", "echo", "fail", "permanent", "record", "nested", "unserialisable")
+TASKS = (
+    "noop",
+    "flaky",
+    "echo",
+    "fail",
+    "permanent",
+    "record",
+    "nested",
+    "unserialisable",
+)
 
 
 @hookimpl
@@ -28,6 +37,14 @@ def sentinel_types() -> list[TypeSpec]:
 def noop(ctx: TaskContext, payload: dict[str, Any]) -> Any:
     """Do nothing; return None."""
     return None
+
+
+def flaky(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Record the attempt; hang on attempt payload['hang_on'], else fail."""
+    _append(payload["log"], f"start {ctx.job_id} {os.getpid()} {ctx.attempt}")
+    if ctx.attempt == payload.get("hang_on"):
+        time.sleep(60)
+    raise RuntimeError(f"attempt {ctx.attempt} broke")
 
 
 def echo(ctx: TaskContext, payload: dict[str, Any]) -> Any:
@@ -52,8 +69,8 @@ def record(ctx: TaskContext, payload: dict[str, Any]) -> Any:
     """Record the run with the pid, sleep payload['sleep'] seconds, return the pid."""
     _append(payload["log"], f"start {ctx.job_id} {os.getpid()} {ctx.attempt}")
     deadline = time.monotonic() + float(payload.get("sleep", 0))
-    while time.monotonic() < deadline:
-        time.sleep(0.02)
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.02))
     _append(payload["log"], f"end {ctx.job_id} {os.getpid()} {ctx.attempt}")
     return {"pid": os.getpid()}
 

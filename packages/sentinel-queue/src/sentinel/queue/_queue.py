@@ -374,7 +374,7 @@ class Queue:
         because no attempt was left.
         """
         requeued, failed = self._call(
-            self._recover, BATCH, self.failed_ttl, self.history
+            self._recover, BATCH, self.failed_ttl, self.history, self.lease_seconds
         )
         return [str(job_id) for job_id in requeued], [str(job_id) for job_id in failed]
 

@@ -338,16 +338,29 @@ return 1
 """
 )
 
-# ARGV: max jobs to handle, seconds to keep failed jobs, list cap.
+# ARGV: max jobs to handle, seconds to keep failed jobs, list cap, lease.
 # Requeues active jobs whose lease expired (or fails them when no attempt is
 # left), promotes due delayed jobs and deletes finished jobs whose time is up.
+# A server that started less than a lease ago was down, so no heartbeat
+# could renew anything: then every lease is extended by one lease instead
+# of expiring jobs whose workers are still running them.
 # Returns {requeued ids, failed ids}.
 RECOVER = (
     _PRELUDE
     + """
 local limit, ttl, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local lease = tonumber(ARGV[4])
 local t, us = clock()
 local requeued, failed = {}, {}
+local info = redis.call('INFO', 'server')
+local uptime = tonumber(string.match(info, 'uptime_in_seconds:(%d+)') or lease)
+if uptime < lease then
+  local active = redis.call('ZRANGE', K.active, 0, -1)
+  for _, id in ipairs(active) do
+    redis.call('ZADD', K.active, 'GT', t + lease, id)
+  end
+  return {requeued, failed}
+end
 local expired = redis.call('ZRANGEBYSCORE', K.active, '-inf', t, 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do
   local status = load_status(id)

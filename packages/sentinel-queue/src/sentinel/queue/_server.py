@@ -145,7 +145,12 @@ class EmbeddedRedis:
                     )
                 with contextlib.suppress(redis.ConnectionError, redis.BusyLoadingError):
                     # Another server on the port would answer too; check the pid.
-                    if client.info("server")["process_id"] == self._process.pid:
+                    info = client.info()
+                    # Answering is not enough: while it loads its append-only
+                    # file, the server refuses commands with BusyLoadingError.
+                    if info["process_id"] == self._process.pid and not info.get(
+                        "loading"
+                    ):
                         return
                 time.sleep(0.05)
         finally:

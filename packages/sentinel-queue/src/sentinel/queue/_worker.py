@@ -46,6 +46,12 @@ IDLE_WAIT = 1.0
 # short jobs share one round trip, long ones are not hoarded.
 BATCH_SECONDS = 0.05
 MAX_BATCH = 64
+# A result waits to be acknowledged with the next fetch only when its job
+# ran shorter than ACK_NOW_SECONDS, and at most MAX_UNACKED results wait:
+# a killed worker loses at most that many short results, whose jobs run
+# again; longer jobs are acknowledged before the next one starts.
+ACK_NOW_SECONDS = 0.005
+MAX_UNACKED = 16
 # Seconds a stopping worker lets its running job finish before handing it back.
 DEFAULT_GRACE_SECONDS = 20.0
 
@@ -269,6 +275,8 @@ class Worker:
         grace_seconds: float = DEFAULT_GRACE_SECONDS,
         on_abandon: Callable[[], None] | None = None,
         scheduler: Scheduler | None = None,
+        max_unacked: int = MAX_UNACKED,
+        ack_now_seconds: float = ACK_NOW_SECONDS,
     ) -> None:
         self.queues = [queue] if isinstance(queue, Queue) else list(queue)
         if not self.queues:
@@ -289,6 +297,8 @@ class Worker:
         self.grace_seconds = grace_seconds
         self.on_abandon = on_abandon
         self.scheduler = scheduler
+        self.max_unacked = max(1, max_unacked)
+        self.ack_now_seconds = ack_now_seconds
         self.jobs_run = 0
         self._stop = threading.Event()
         self._last_recover = 0.0
@@ -552,6 +562,12 @@ class Worker:
         started = time.monotonic()
         try:
             self._run_task(job, queue)
+            elapsed = time.monotonic() - started
+            if (
+                elapsed >= self.ack_now_seconds
+                or self._pending_acks() >= self.max_unacked
+            ):
+                self._with_reconnect(self._flush_acks)
         finally:
             with self._lock:
                 self._running = None
