@@ -13,6 +13,7 @@ import pytest
 
 import sentinel.box
 from sentinel.box import plugin
+from sentinel.core import plugin_declarations
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,8 +44,9 @@ def test_plugin_import_stays_light() -> None:
 
 
 def test_plugin_declares_section_and_types() -> None:
-    names = {spec.name for spec in plugin.sentinel_types()}
-    section = plugin.sentinel_config_sections()[0]
+    declarations = plugin_declarations(plugin.__name__)
+    names = {spec.name for spec in declarations.types}
+    section = declarations.section("box")
     assert names == {"box.upload", "box.download", "box.sync", "default"}
     assert section.fields["auth"].fields["developer_token"].secret
     assert section.defaults()["emulator"]["port"] == 0

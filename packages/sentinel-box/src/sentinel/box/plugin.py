@@ -1,4 +1,9 @@
-"""The sentinel-box plugin: Box types, commands, config and the embedded emulator."""
+"""The sentinel-box plugin: the embedded Box emulator of ``sentinel run``.
+
+The Box tasks, the client factory, the ``sentinel box`` command and the
+``box`` config section are declared in plugin.toml beside this module, which
+the host reads without importing it.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentinel.box._settings import (
-    BOX_SECTION,
-    EMULATOR_TOKEN,
-    box_settings,
-    has_credentials,
-)
-from sentinel.core import (
-    BOX_CLIENT,
-    QUEUE_TASK,
-    CommandSpec,
-    ConfigSection,
-    TypeSpec,
-    hookimpl,
-)
+from sentinel.box._settings import EMULATOR_TOKEN, box_settings, has_credentials
+from sentinel.core import hookimpl
 
 if TYPE_CHECKING:
     from sentinel.core import Agent
@@ -27,55 +20,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EMULATOR_SERVICE = "box.emulator"
-
-
-@hookimpl
-def sentinel_types() -> list[TypeSpec]:
-    """Declare the Box tasks and the default Box client factory."""
-    return [
-        TypeSpec(
-            QUEUE_TASK,
-            "box.upload",
-            "sentinel.box._tasks:box_upload",
-            "Upload a local file to a Box folder path, skipping unchanged content.",
-        ),
-        TypeSpec(
-            QUEUE_TASK,
-            "box.download",
-            "sentinel.box._tasks:box_download",
-            "Download a Box file to a local path, checking its SHA-1.",
-        ),
-        TypeSpec(
-            QUEUE_TASK,
-            "box.sync",
-            "sentinel.box._tasks:box_sync",
-            "Mirror a local folder into a Box folder path.",
-        ),
-        TypeSpec(
-            BOX_CLIENT,
-            "default",
-            "sentinel.box._client:make_client",
-            "Build a box_sdk_gen client from the box config section.",
-        ),
-    ]
-
-
-@hookimpl
-def sentinel_commands() -> list[CommandSpec]:
-    """Declare the ``sentinel box`` command group."""
-    return [
-        CommandSpec(
-            "box",
-            "sentinel.box._cli:box",
-            "Work with Box: check access, list, upload, download, sync, emulate.",
-        )
-    ]
-
-
-@hookimpl
-def sentinel_config_sections() -> list[ConfigSection]:
-    """Declare the ``box`` section."""
-    return [BOX_SECTION]
 
 
 @hookimpl
