@@ -2,7 +2,8 @@
 
 It reads a JSON spec (box settings and Redis URL) from argv[1], builds a
 client, prints ``ready`` and then runs one command per stdin line:
-``me`` (get the current user), ``upload PATH FOLDER`` or ``exit``. Each
+``me`` (get the current user), ``upload PATH FOLDER``, ``upload_dir DIR
+FOLDER`` (every file of DIR) or ``exit``. Each
 answer is one JSON line on stdout.
 """
 
@@ -24,6 +25,12 @@ def _run(client: Any, line: str) -> dict[str, Any]:
     if command == "upload":
         result = upload_file(client, Path(args[0]), args[1])
         return {"ok": True, "action": result.action}
+    if command == "upload_dir":
+        actions = [
+            upload_file(client, path, args[1]).action
+            for path in sorted(Path(args[0]).iterdir())
+        ]
+        return {"ok": True, "actions": actions}
     raise ValueError(f"unknown command {command!r}")
 
 

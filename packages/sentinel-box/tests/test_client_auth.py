@@ -185,6 +185,18 @@ class Workers:
             answers.append(json.loads(process.stdout.readline()))
         return answers
 
+    def run_each(self, commands: list[str]) -> list[dict[str, Any]]:
+        """Send one command to each process at once; return their answers."""
+        for process, command in zip(self.processes, commands, strict=True):
+            assert process.stdin is not None
+            process.stdin.write(command + "\n")
+            process.stdin.flush()
+        answers = []
+        for process in self.processes:
+            assert process.stdout is not None
+            answers.append(json.loads(process.stdout.readline()))
+        return answers
+
     def close(self) -> None:
         """Ask every process to exit and wait for it."""
         for process in self.processes:
@@ -290,3 +302,28 @@ def test_missing_encryption_key_is_a_config_error(
         make_client(
             settings_for(emulator, auth=CCG, token_store=store), redis_url=redis_url
         )
+
+
+def test_processes_share_one_upload_schedule_through_redis(
+    tmp_path: Path, redis_url: str, workers: list[Workers]
+) -> None:
+    with BoxEmulator(tmp_path / "box") as emulator:
+        emulator.set_limits({"upload": {"requests": 5, "seconds": 1, "burst": 3}})
+        limits = {"upload": "5/s", "general": None}
+        settings = settings_for(emulator, rate_limit=limits)
+        group = Workers(3, {"settings": settings, "redis_url": redis_url})
+        workers.append(group)
+        for index in range(3):
+            folder = tmp_path / f"files-{index}"
+            folder.mkdir()
+            for number in range(4):
+                (folder / f"{index}-{number}.txt").write_text(f"{index} {number}")
+        commands = [f"upload_dir {tmp_path / f'files-{i}'} /Shared" for i in range(3)]
+
+        answers = group.run_each(commands)
+
+        uploads = emulator.requests.count(limit_class="upload")
+        limited = emulator.requests.count(status=429)
+    assert all(answer["ok"] for answer in answers), answers
+    assert uploads == 12
+    assert limited == 0
