@@ -448,3 +448,37 @@ def test_load_warning_printed_once(
     result = run_sentinel(*args, extra_path=installed_plugins)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("this plugin is broken on purpose") == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--help"], id="help"),
+        pytest.param(["plugins"], id="plugins"),
+        pytest.param(["config", "show"], id="config-show"),
+    ],
+)
+def test_listing_commands_import_no_plugin_code(
+    tmp_path: Path, cache_dir: Path, args: list[str]
+) -> None:
+    code = (
+        "import contextlib, io, sys\n"
+        "from sentinel.core.cli import main\n"
+        f"sys.argv = ['sentinel', *{args!r}]\n"
+        "with contextlib.suppress(SystemExit), "
+        "contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('sentinel.') and "
+        "not m.startswith('sentinel.core') or m == 'sentinel.core.plugin'))\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SENTINEL")}
+    environ["SENTINEL_CACHE_DIR"] = str(cache_dir)
+    result = subprocess.run(
+        [SENTINEL[0], "-c", code],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]", result.stderr
