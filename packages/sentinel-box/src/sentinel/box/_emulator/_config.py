@@ -130,8 +130,10 @@ class EmulatorConfig:
     ``jwt_public_keys`` maps JWT key ids to PEM public keys whose signatures
     are then checked. ``user_limits`` apply per Box user (As-User included)
     and ``enterprise_limits`` to the whole account, per request class.
-    ``commit_processing`` is how many times a chunked upload's commit first
-    returns 202 with Retry-After, as Box does while it assembles parts.
+    Metadata is written ``save_delay`` seconds after a change (0 writes at
+    once), synced to disk when ``durable``. ``commit_processing`` is how many
+    times a chunked upload's commit first returns 202 with Retry-After, as
+    Box does while it assembles parts.
     """
 
     tokens: list[str] | None = None
@@ -148,6 +150,7 @@ class EmulatorConfig:
     commit_retry_after: float = 1.0
     session_lifetime: float = 7 * 24 * 3600.0
     durable: bool = True
+    save_delay: float = 0.2
 
     def __post_init__(self) -> None:
         self.user_limits = _limits(self.user_limits, "user_limits")

@@ -145,7 +145,9 @@ class BoxEmulator:
         """Open the store, start serving in a background thread and return self."""
         if self._thread is not None:
             raise BoxError("the Box emulator is already started")
-        self._store = EmulatorStore(self.root, durable=self.config.durable)
+        self._store = EmulatorStore(
+            self.root, durable=self.config.durable, save_delay=self.config.save_delay
+        )
         self._thread = threading.Thread(
             target=self._run, name=f"box-emulator-{self.port}", daemon=True
         )
@@ -171,6 +173,8 @@ class BoxEmulator:
         self._thread = None
         self._loop = None
         self._ready.clear()
+        if self._store is not None:
+            self._store.close()
         logger.info("Box emulator at %s stopped", self.url)
 
     def __enter__(self) -> BoxEmulator:

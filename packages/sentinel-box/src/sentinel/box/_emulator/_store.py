@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,17 @@ class Item:
     def is_folder(self) -> bool:
         """Whether this item is a folder."""
         return self.type == "folder"
+
+
+_ITEM_FIELDS = tuple(item.name for item in fields(Item))
+
+
+def _item_record(item: Item) -> dict[str, Any]:
+    # A shallow copy is enough (only old_versions is mutable, and it is
+    # copied) and much faster than dataclasses.asdict on large trees.
+    record = {name: getattr(item, name) for name in _ITEM_FIELDS}
+    record["old_versions"] = [dict(version) for version in item.old_versions]
+    return record
 
 
 def not_found(kind: str, item_id: str) -> EmulatorApiError:
@@ -149,10 +160,16 @@ class EmulatorStore:
     picked up when the store opens.
     """
 
-    def __init__(self, root: Path, *, durable: bool = True) -> None:
+    def __init__(
+        self, root: Path, *, durable: bool = True, save_delay: float = 0.0
+    ) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.durable = durable
+        self.save_delay = save_delay
+        self._save_lock = threading.Lock()
+        self._dirty = False
+        self._timer: threading.Timer | None = None
         self._meta_dir = self.root / META_DIRNAME
         self._versions_dir = self._meta_dir / "versions"
         self._tmp_dir = self._meta_dir / "tmp"
@@ -453,11 +470,49 @@ class EmulatorStore:
             self._add(item)
 
     def _save(self) -> None:
-        data = {
-            "version": METADATA_VERSION,
-            "next_id": self._next_id,
-            "items": [asdict(item) for item in self._items.values()],
-        }
+        """Schedule a metadata write; changes within ``save_delay`` share one.
+
+        Writing the whole tree on every change costs time in proportion to
+        the number of items, which would make a busy emulator slow down as it
+        fills, so writes are gathered. ``flush`` writes at once.
+        """
+        with self._save_lock:
+            self._dirty = True
+            if self.save_delay > 0:
+                if self._timer is None:
+                    self._timer = threading.Timer(self.save_delay, self.flush)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+        self.flush()
+
+    def flush(self) -> None:
+        """Write pending metadata changes to disk now."""
+        # Always the tree lock first, then the save lock, as in _save, so
+        # the delayed writer and request threads cannot deadlock.
+        with self._lock:
+            with self._save_lock:
+                self._timer = None
+                if not self._dirty:
+                    return
+                self._dirty = False
+            self._write(
+                {
+                    "version": METADATA_VERSION,
+                    "next_id": self._next_id,
+                    "items": [_item_record(item) for item in self._items.values()],
+                }
+            )
+
+    def close(self) -> None:
+        """Write pending changes and stop the delayed writer."""
+        with self._save_lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        self.flush()
+
+    def _write(self, data: dict[str, Any]) -> None:
         handle, name = tempfile.mkstemp(dir=self._meta_dir, prefix="metadata-")
         # Write, sync and rename so a crash leaves the old file or the new one.
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
