@@ -67,7 +67,7 @@ _FIELD_KEYS = {
 
 @dataclass(frozen=True, slots=True)
 class Declarations:
-    """What one plugin provides, read from its declaration file."""
+    """The API range, types, commands and config sections of one plugin, as data."""
 
     api: str | None = None
     types: tuple[TypeSpec, ...] = ()

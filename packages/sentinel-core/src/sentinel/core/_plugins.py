@@ -263,6 +263,13 @@ class PluginHost:
             # Declared through code: its declaration hooks need the module now.
             self._import(info, load)
             return
+        self._declare(info, candidate, load)
+
+    def _declare(
+        self, info: PluginInfo, candidate: Candidate, load: Callable[[], Any]
+    ) -> None:
+        """Take a plugin's declarations from its file and defer its import."""
+        assert candidate.declarations is not None
         try:
             declarations = parse_declarations(
                 candidate.declarations, candidate.declaration_path or candidate.module
@@ -522,9 +529,11 @@ class PluginHost:
             raise PluginError(f"no hook named {hook_name!r}; known hooks: {known}")
         order = []
         for impl in reversed(caller.get_hookimpls()):
-            placement = (
-                "tryfirst" if impl.tryfirst else "trylast" if impl.trylast else ""
-            )
+            placement = ""
+            if impl.tryfirst:
+                placement = "tryfirst"
+            elif impl.trylast:
+                placement = "trylast"
             order.append((impl.plugin_name, placement))
         return order
 
