@@ -4,7 +4,7 @@ It reads a JSON spec (box settings and Redis URL) from argv[1], builds a
 client, prints ``ready`` and then runs one command per stdin line:
 ``me`` (get the current user), ``upload PATH FOLDER``, ``upload_dir DIR
 FOLDER`` (every file of DIR) or ``exit``. Each
-answer is one JSON line on stdout.
+response is one JSON line on stdout.
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ def main() -> None:
         if not line or line == "exit":
             break
         try:
-            answer = _run(client, line)
+            response = _run(client, line)
         except Exception as error:
-            answer = {
+            response = {
                 "ok": False,
                 "error": repr(error),
                 "trace": traceback.format_exc(),
             }
-        print(json.dumps(answer), flush=True)
+        print(json.dumps(response), flush=True)
 
 
 if __name__ == "__main__":

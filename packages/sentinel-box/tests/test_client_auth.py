@@ -84,8 +84,8 @@ def test_jwt_retry_after_429_sends_new_assertion_id(
     config_file, public_key = jwt_files
     config = EmulatorConfig(tokens=[], jwt_public_keys={"key-1": public_key})
     with BoxEmulator(tmp_path / "box", config=config) as emulator:
-        # The emulator handles the grant, so the assertion id is spent, and
-        # only then answers 429: a retry with the same assertion would fail.
+        # The emulator handles the grant, so the assertion id is spent, and only
+        # then responds 429. A retry with the same assertion would fail.
         emulator.faults.add(
             429, 1, retry_after=0, path_prefix="/oauth2/token", after=True
         )
@@ -174,7 +174,7 @@ class Workers:
             assert process.stdout.readline().strip() == "ready"
 
     def run_all(self, command: str) -> list[dict[str, Any]]:
-        """Send ``command`` to every process at once; return their answers."""
+        """Send ``command`` to every process at once; return their responses."""
         for process in self.processes:
             assert process.stdin is not None
             process.stdin.write(command + "\n")
@@ -186,7 +186,7 @@ class Workers:
         return answers
 
     def run_each(self, commands: list[str]) -> list[dict[str, Any]]:
-        """Send one command to each process at once; return their answers."""
+        """Send one command to each process at once; return their responses."""
         for process, command in zip(self.processes, commands, strict=True):
             assert process.stdin is not None
             process.stdin.write(command + "\n")

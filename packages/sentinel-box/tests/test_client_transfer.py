@@ -119,8 +119,8 @@ def test_part_stored_during_500_is_reconciled_after_409(
 ) -> None:
     local = tmp_path / "flaky.bin"
     data = _write(local, 3 * PART)
-    # The server keeps the first part it receives but answers 500; the
-    # client's retry of that part then meets 409 (range already stored).
+    # The server keeps the first part it receives but responds 500, so the
+    # client's retry of that part then gets 409 (range already stored).
     chunked_emulator.faults.add(500, 1, method="PUT", path_prefix=PART_PUT, after=True)
     uploader = ChunkedUpload(chunked_client, local, file_sha1(local), _chunked())
 

@@ -2,7 +2,7 @@
 
 ``SharedAuth`` implements box_sdk_gen's ``Authentication`` on top of an
 ``ExpiringTokenStorage``. It renews a token shortly before it expires, and
-when a request is answered 401 it takes the storage's refresh lock, reads
+when a request gets a 401 response it takes the storage's refresh lock, reads
 the stored token again and asks Box for a new one only if the stored token
 is still the one that failed. So N processes that see a 401 together make
 one token call, and an OAuth 2.0 refresh token, which works once, is never
@@ -178,9 +178,9 @@ class SharedAuth(Authentication):
                     raise
                 delay = self.policy.delay(attempt, retry_after)
                 logger.info(
-                    "%s: token call answered %s on attempt %d, retrying in %.2f s",
+                    "%s: token request got %s on attempt %d, retrying in %.2f s",
                     self.grant.name,
-                    status or "no answer",
+                    status or "no response",
                     attempt,
                     delay,
                 )
@@ -236,7 +236,7 @@ def _status(error: BoxSDKError) -> tuple[int, str | None]:
         info = error.response_info
         headers = {key.lower(): value for key, value in (info.headers or {}).items()}
         return info.status_code, headers.get("retry-after")
-    # No answer at all: a refused or dropped connection, or a timeout.
+    # No response at all: a refused or dropped connection, or a timeout.
     return (0, None) if error.error is not None else (-1, None)
 
 

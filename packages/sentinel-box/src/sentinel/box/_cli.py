@@ -59,7 +59,7 @@ def _box_errors() -> Iterator[None]:
         info = error.response_info
         message = (info.body or {}).get("message", "") or error.message
         raise click.ClickException(
-            f"Box answered {info.status_code} {info.code or ''}: {message}"
+            f"Box returned {info.status_code} {info.code or ''}: {message}"
         ) from None
     except BoxSDKError as error:
         raise click.ClickException(f"the Box request failed: {error.message}") from None

@@ -309,8 +309,8 @@ def make_client(
         timeout_config=TimeoutConfig(
             connection_timeout_ms=timeout_ms, read_timeout_ms=timeout_ms
         ),
-        # Unused by the paced client, which applies ``policy`` itself; set so
-        # that code reading the session sees the same attempt count.
+        # Unused by the paced client, which applies ``policy`` itself. It is set
+        # so that code reading the session gets the same attempt count.
         retry_strategy=BoxRetryStrategy(max_attempts=policy.max_attempts),
     )
     client = BoxClient(make_auth(box, redis_url=url), network_session=session)

@@ -24,7 +24,7 @@ Progress = Callable[[float, str], None]
 
 @dataclass(frozen=True, slots=True)
 class DownloadResult:
-    """What a download did: ``downloaded`` or ``skipped`` (local copy identical)."""
+    """The outcome of a download: ``downloaded``, or ``skipped`` (copy identical)."""
 
     action: str
     file_id: str

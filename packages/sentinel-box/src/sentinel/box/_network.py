@@ -32,7 +32,7 @@ def request_class(method: str, url: str) -> str:
     """Return the limit class of a request: ``upload``, ``search`` or ``general``.
 
     Box counts the request that creates a file or a version (a plain upload
-    or an upload session) as an upload; the parts and the commit of a
+    or an upload session) as an upload. The parts and the commit of a
     chunked upload, downloads and token calls count as general requests.
     """
     path = urlsplit(url).path
@@ -59,9 +59,9 @@ class PacedNetworkClient(BoxNetworkClient):
 
     Before every attempt (retries and token calls included) the client
     waits for a slot of the request's class for the Box user it acts as: the
-    ``As-User`` header when present, else ``subject``. Answers 429 and 5xx
+    ``As-User`` header when present, else ``subject``. Responses 429 and 5xx
     and network errors are retried with exponential backoff, or after the
-    Retry-After the server asked for, in seconds or as an HTTP date. A 401
+    Retry-After the server sent, in seconds or as an HTTP date. A 401
     makes the authentication refresh its token once, then the request is
     sent again with the whole body. Token requests get a single attempt
     here: the authentication retries them itself, because a JWT assertion
@@ -87,7 +87,7 @@ class PacedNetworkClient(BoxNetworkClient):
     def fetch(self, options: FetchOptions) -> FetchResponse:  # noqa: RET503
         """Send one SDK request, retrying as the policy allows.
 
-        Returns the first answer below 400, or raises the SDK's error.
+        Returns the first response below 400, or raises the SDK's error.
         """
         sanitizer = options.network_session.data_sanitizer  # type: ignore[union-attr]
         attempts = 1 if is_token_request(options.url) else self.policy.max_attempts
@@ -115,7 +115,7 @@ class PacedNetworkClient(BoxNetworkClient):
                     attempt, fetch_response.headers.get("Retry-After")
                 )
                 logger.info(
-                    "%s %s: answer %s on attempt %d of %d, retrying in %.2f s",
+                    "%s %s: got %s on attempt %d of %d, retrying in %.2f s",
                     request.method,
                     request.url,
                     status or type(response.raised_exception).__name__,
@@ -140,7 +140,7 @@ class PacedNetworkClient(BoxNetworkClient):
         try:
             return response, self._fetch_response(options, response)
         except requests.RequestException as error:
-            # The connection broke while the body was read: no answer at all.
+            # The connection broke while the body was read: no response at all.
             _close(response)
             return APIResponse(raised_exception=error), FetchResponse(
                 status=0, headers={}
@@ -154,7 +154,7 @@ class PacedNetworkClient(BoxNetworkClient):
         auth = options.auth
         refresh_after = getattr(auth, "refresh_after", None)
         if refresh_after is None or is_token_request(request.url):
-            # A developer token cannot be refreshed: the 401 stands.
+            # A developer token cannot be refreshed, so the 401 is final.
             return False
         header = _header(request.headers, "Authorization") or ""
         failed = header.removeprefix("Bearer ").strip() or None

@@ -267,7 +267,7 @@ def _walk(
 
 
 def forget_folder(client: BoxClient, folder_id: str) -> None:
-    """Drop a folder from the cache after Box said it no longer exists."""
+    """Drop a folder from the cache after Box reported it missing."""
     cache_for(client).invalidate_id(folder_id)
 
 

@@ -217,7 +217,7 @@ class RedisLimiter:
 
     If Redis cannot be reached the limiter paces with an in-process
     schedule instead, so a Redis outage slows the fleet's coordination but
-    does not stop uploads; Box's 429 answers and the retries cover the gap.
+    does not stop uploads. Box's 429 responses and the retries cover the gap.
     """
 
     def __init__(self, client: Any) -> None:

@@ -8,13 +8,13 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-# Box asks for waits of a few seconds; a header asking for more than this is
-# capped so that a bad clock cannot park a worker for hours.
+# Box requests waits of a few seconds. A longer Retry-After is capped, so a
+# bad clock cannot park a worker for hours.
 MAX_RETRY_AFTER = 600.0
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Return the wait a Retry-After header asks for, in seconds, or None.
+    """Return the wait a Retry-After header requests, in seconds, or None.
 
     The header holds either delta seconds (``"2"``, ``"1.5"``) or an HTTP
     date (``"Wed, 21 Oct 2015 07:28:00 GMT"``); a date in the past means no
@@ -52,7 +52,7 @@ class RetryPolicy:
     """Attempts per request and the exponential backoff between them.
 
     The wait before retry ``n`` (1-based) is ``base * 2 ** (n - 1)`` capped
-    at ``cap`` with full jitter of ``jitter`` (0.5 means 50 % to 150 %); a
+    at ``cap`` with full jitter of ``jitter`` (0.5 means 50 % to 150 %). A
     Retry-After header, when present, replaces it.
     """
 
@@ -76,9 +76,9 @@ class RetryPolicy:
 
 
 def retryable_status(status: int) -> bool:
-    """Tell whether an answer with ``status`` may succeed when sent again.
+    """Tell whether a request that got ``status`` may succeed when sent again.
 
-    Status 0 stands for no answer at all: a refused or dropped connection or
+    Status 0 means no response at all: a refused or dropped connection or
     a timeout.
     """
     return status in {0, 429} or status >= 500

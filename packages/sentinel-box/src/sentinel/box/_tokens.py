@@ -55,7 +55,7 @@ def expiry_of(token: AccessToken, now: float | None = None) -> float | None:
 
 
 class ExpiringTokenStorage(TokenStorage):
-    """A TokenStorage that also tells expiry and can lock out other refreshers."""
+    """A TokenStorage that also reports expiry and can lock out other refreshers."""
 
     def get(self) -> AccessToken | None:
         """Return the stored token, or None."""

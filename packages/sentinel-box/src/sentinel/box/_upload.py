@@ -48,7 +48,7 @@ class UploadResult:
     """What an upload did.
 
     ``action`` is ``uploaded``, ``new_version``, ``renamed`` (uploaded under
-    another name because the name was taken) or ``skipped``; ``reason`` says
+    another name because the name was taken) or ``skipped``. ``reason`` is
     why a file was skipped (``same_content`` or ``name_conflict``).
     """
 
@@ -66,7 +66,7 @@ class UploadResult:
 
 @dataclass(slots=True)
 class UploadOptions:
-    """How ``upload_file`` treats conflicts, big files and interrupted sessions."""
+    """Settings of ``upload_file``: conflict policy, chunking and resumption."""
 
     on_conflict: str = "overwrite"
     chunked_threshold: int = CHUNKED_THRESHOLD
@@ -273,7 +273,7 @@ def _resolve_conflict(
 def free_name(name: str, taken: set[str]) -> str:
     """Return ``name`` numbered like ``report (2).csv`` so it is not in ``taken``.
 
-    ``taken`` holds lower-case names, since Box compares names without case.
+    ``taken`` contains lower-case names, since Box compares names without case.
     """
     stem, dot, suffix = name.rpartition(".")
     if not dot or not stem:
@@ -351,7 +351,7 @@ class ChunkedUpload:
 
     Before uploading, the parts the server already stores are listed and
     skipped; a part whose upload failed after the server stored it (a 500
-    or a dropped answer, then 409 on the retry) is taken from the listing.
+    or a dropped response, then 409 on the retry) is taken from the listing.
     With ``options.sessions_dir`` set, the session is remembered on disk,
     so an upload interrupted by a crash resumes from its stored parts.
     """
@@ -453,7 +453,7 @@ class ChunkedUpload:
         except BoxAPIError as error:
             if error.response_info.status_code != 409:
                 raise
-            # The server stored this part on an attempt whose answer was lost.
+            # The server stored this part on an attempt whose response was lost.
             part = self.stored_parts(session_id).get(offset)
             expected = hashlib.sha1(chunk, usedforsecurity=False).hexdigest()
             if part is None or not _same_part(part, expected, len(chunk)):
@@ -464,7 +464,7 @@ class ChunkedUpload:
         self.parts_uploaded += 1
         if uploaded.part is None:
             raise BoxUploadError(
-                f"upload session {session_id} answered no part for bytes "
+                f"upload session {session_id} returned no part for bytes "
                 f"{offset}-{end} of {self.path}"
             )
         return uploaded.part
