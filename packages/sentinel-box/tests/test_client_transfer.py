@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from box_sdk_gen import BoxClient
+from box_sdk_gen.managers.uploads import UploadFileVersionAttributes
 
 from sentinel.box import (
     BoxEmulator,
@@ -32,7 +33,7 @@ from sentinel.box import (
 )
 from sentinel.box._emulator import EmulatorConfig
 from sentinel.box._paths import delete_folder
-from sentinel.box._upload import free_name
+from sentinel.box._upload import free_name, upload_to_folder
 from sentinel.core import PermanentTaskError
 
 from .conftest import settings_for
@@ -367,3 +368,54 @@ def test_cli_upload_ls_download_sync(emulator: BoxEmulator, tmp_path: Path) -> N
     assert (tmp_path / "back.txt").read_text() == "from the command line"
     assert synced["counts"]["uploaded"] == 1
     assert me["id"]
+
+
+def test_new_version_after_412_rereads_the_file(
+    client: BoxClient, emulator: BoxEmulator, tmp_path: Path
+) -> None:
+    local = tmp_path / "race.txt"
+    local.write_text("v1")
+    first = upload_file(client, local, "/Race")
+    folder_id = ensure_folder(client, "/Race")
+    listed = {str(item.name).lower(): item for item in iter_items(client, folder_id)}
+    # Another client adds a version after this one listed the folder.
+    with (tmp_path / "other.txt").open("wb") as stream:
+        stream.write(b"other")
+    with (tmp_path / "other.txt").open("rb") as stream:
+        client.uploads.upload_file_version(
+            first.file_id, UploadFileVersionAttributes(name="race.txt"), stream
+        )
+    local.write_text("v3")
+
+    result = upload_to_folder(
+        client,
+        local,
+        folder="/Race",
+        folder_id=folder_id,
+        name="race.txt",
+        sha1=file_sha1(local),
+        items=listed,
+        options=UploadOptions(),
+    )
+
+    assert result.action == "new_version"
+    assert emulator.requests.count(status=412) == 1
+    assert client.downloads.download_file(first.file_id).read() == b"v3"
+
+
+def test_upload_retried_after_500_resends_body(
+    emulator: BoxEmulator, tmp_path: Path
+) -> None:
+    client = make_client(settings_for(emulator, max_attempts=3, retry_backoff=0.01))
+    local = tmp_path / "retry.bin"
+    data = _write(local, 1_000_000)
+    emulator.faults.add(500, 1, path_prefix="/api/2.0/files/content")
+    reports: list[float] = []
+
+    options = UploadOptions(progress=lambda fraction, message: reports.append(fraction))
+    result = upload_file(client, local, "/Retry", options=options)
+
+    assert result.action == "uploaded"
+    assert emulator.requests.count(status=500) == 1
+    assert client.downloads.download_file(result.file_id).read() == data
+    assert max(reports) == pytest.approx(0.9)

@@ -38,6 +38,7 @@ _HASH_CHUNK = 1024 * 1024
 # Box takes upload sessions for files of 20,000,000 bytes and more.
 CHUNKED_THRESHOLD = 20_000_000
 CONFLICT_POLICIES = ("overwrite", "rename", "skip")
+_FILE_FIELDS = ["type", "id", "name", "etag", "sha1", "size"]
 _NUMBERED = re.compile(r"^(.*) \((\d+)\)$")
 
 Progress = Callable[[float, str], None]
@@ -265,7 +266,20 @@ def _resolve_conflict(
             f"cannot upload {path} to {box_path}: a {item_kind(existing)} of that "
             "name is in the way; move it or use the rename policy"
         )
-    _upload_version(client, path, existing, sha1, options)
+    try:
+        _upload_version(client, path, existing, sha1, options)
+    except BoxAPIError as error:
+        if error.response_info.status_code != 412:
+            raise
+        # The file changed between the listing and the upload: read it again
+        # and decide once more with its current content and etag.
+        current = client.files.get_file_by_id(str(existing.id), fields=_FILE_FIELDS)
+        logger.info("%s: %s changed meanwhile (412), retrying", existing.id, box_path)
+        if current.sha_1 == sha1:
+            return UploadResult(
+                "skipped", str(existing.id), sha1, box_path, size, "same_content"
+            )
+        _upload_version(client, path, current, sha1, options)
     logger.info("%s: uploaded a new version of %s from %s", existing.id, box_path, path)
     return UploadResult("new_version", str(existing.id), sha1, box_path, size)
 
@@ -287,6 +301,50 @@ def free_name(name: str, taken: set[str]) -> str:
         candidate = f"{base} ({number})" + (f".{suffix}" if suffix else "")
         if candidate.lower() not in taken:
             return candidate
+
+
+class ProgressReader(io.BufferedIOBase):
+    """A seekable file reader that reports how far the upload has read."""
+
+    def __init__(self, stream: Any, size: int, progress: Progress, name: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._size = max(1, size)
+        self._progress = progress
+        self._name = name
+        self._reported = 0.0
+
+    def readable(self) -> bool:
+        """Tell that the reader can be read."""
+        return True
+
+    def seekable(self) -> bool:
+        """Tell that the reader can seek, so a retry can send the body again."""
+        return True
+
+    def tell(self) -> int:
+        """Return the position in the file."""
+        return int(self._stream.tell())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to ``offset``, as a retry does before sending the body again."""
+        return int(self._stream.seek(offset, whence))
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read up to ``size`` bytes and report the position reached."""
+        chunk: bytes = self._stream.read(-1 if size is None else size)
+        fraction = 0.2 + 0.7 * min(1.0, self._stream.tell() / self._size)
+        # Report each step of 1 % at most, since a report may be a Redis write.
+        if chunk and fraction - self._reported >= 0.01:
+            self._reported = fraction
+            self._progress(fraction, f"sending {self._name}")
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        """Read into ``buffer``; return the byte count."""
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
 
 
 def _modified_at(path: Path) -> datetime:
@@ -311,7 +369,8 @@ def _upload_new(
         parent=UploadFileAttributesParentField(id=folder_id),
         content_modified_at=_modified_at(path),
     )
-    with path.open("rb") as stream:
+    with path.open("rb") as raw:
+        stream = ProgressReader(raw, size, options.progress, name)
         files = client.uploads.upload_file(attributes, stream, content_md_5=sha1)
     options.progress(0.9, f"uploaded {name}")
     return str((files.entries or [])[0].id)
@@ -331,7 +390,8 @@ def _upload_version(
     )
     # If-Match makes Box reject the upload when someone changed the file
     # since it was read, instead of silently replacing their version.
-    with path.open("rb") as stream:
+    with path.open("rb") as raw:
+        stream = ProgressReader(raw, size, options.progress, str(existing.name))
         client.uploads.upload_file_version(
             str(existing.id),
             attributes,
