@@ -236,3 +236,19 @@ def test_unpaced_threads_trip_the_limit(tmp_path: Path) -> None:
                 client.users.get_user_me()
         limited = emulator.requests.count(status=429)
     assert limited > 0
+
+
+def test_redis_limiter_falls_back_when_unreachable() -> None:
+    from sentinel.queue import connect
+    from sentinel.queue._server import find_free_port
+
+    client = connect(f"redis://127.0.0.1:{find_free_port()}/0")
+    limiter = RedisLimiter(client)
+    bucket = Bucket("test:rate", Limit(10, 1.0))
+
+    waits = [limiter.reserve([bucket]) for _ in range(3)]
+
+    client.close()
+    assert limiter.degraded
+    assert waits[0] == 0.0
+    assert len(waits) == 3

@@ -419,3 +419,23 @@ def test_upload_retried_after_500_resends_body(
     assert emulator.requests.count(status=500) == 1
     assert client.downloads.download_file(result.file_id).read() == data
     assert max(reports) == pytest.approx(0.9)
+
+
+def test_download_rejects_content_with_wrong_sha1(
+    client: BoxClient, emulator: BoxEmulator, tmp_path: Path
+) -> None:
+    from sentinel.box import BoxIntegrityError
+
+    local = tmp_path / "good.bin"
+    _write(local, 50_000)
+    uploaded = upload_file(client, local, "/Corrupt")
+    # Damage the stored copy behind the emulator's back, as a bad disk would.
+    stored = emulator.store.root / "Corrupt" / "good.bin"
+    stored.write_bytes(os.urandom(50_000))
+    target = tmp_path / "copy.bin"
+
+    with pytest.raises(BoxIntegrityError, match="SHA-1"):
+        download_file(client, uploaded.file_id, target)
+
+    assert not target.exists()
+    assert not list(tmp_path.glob(".copy.bin.*"))

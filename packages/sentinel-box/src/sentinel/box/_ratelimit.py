@@ -224,7 +224,8 @@ class RedisLimiter:
         self._client = client
         self._script = client.register_script(RESERVE_SCRIPT)
         self._fallback = MemoryLimiter()
-        self._warned = False
+        # True while Redis is unreachable and the in-process schedule is used.
+        self.degraded = False
 
     def reserve(self, buckets: Sequence[Bucket]) -> float:
         """Reserve one slot in every bucket; return the seconds to wait for it."""
@@ -237,16 +238,16 @@ class RedisLimiter:
         try:
             micros = self._script(keys=[b.key for b in buckets], args=args)
         except redis.RedisError as error:
-            if not self._warned:
+            if not self.degraded:
                 logger.warning(
                     "%s: Redis unreachable for rate limiting (%s); pacing in this "
                     "process only until it answers",
                     buckets[0].key,
                     error,
                 )
-                self._warned = True
+                self.degraded = True
             return self._fallback.reserve(buckets)
-        self._warned = False
+        self.degraded = False
         return max(0, int(micros)) / 1_000_000
 
 
