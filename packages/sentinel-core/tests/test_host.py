@@ -278,15 +278,30 @@ def test_trace_prints_every_hook_call(capsys: pytest.CaptureFixture[str]) -> Non
     assert " ms ok" in err
 
 
-def test_trace_switch_from_environment(
-    run_sentinel: RunSentinel, installed_plugins: Path
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param(["--trace-hooks"], {}, id="flag"),
+        pytest.param([], {"SENTINEL_TRACE_HOOKS": "1"}, id="environment"),
+    ],
+)
+def test_trace_switch_prints_run_hooks(
+    run_sentinel: RunSentinel,
+    plugin_site: InstallPlugins,
+    args: list[str],
+    env: dict[str, str],
 ) -> None:
-    # A plugin declared in code has its declaration hooks called at load.
     result = run_sentinel(
-        "plugins", extra_path=installed_plugins, env={"SENTINEL_TRACE_HOOKS": "1"}
+        *args,
+        "--only",
+        "starts-badly",
+        "run",
+        extra_path=plugin_site("starts-badly"),
+        env=env,
     )
-    assert result.returncode == 0, result.stderr
-    assert "trace: sentinel_" in result.stderr
+    assert result.returncode == 1
+    assert "trace: sentinel_startup plugin=starts-badly" in result.stderr
+    assert "raised SentinelError" in result.stderr
 
 
 def test_config_schema_merges_sections(run_sentinel: RunSentinel) -> None:
