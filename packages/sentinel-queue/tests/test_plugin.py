@@ -109,6 +109,7 @@ def test_queue_section_defaults() -> None:
         "data_dir": ".sentinel/redis",
         "concurrency": 0,
         "rate_limit": 0.0,
+        "schedules": [],
         "shutdown_grace": 20.0,
     }
 

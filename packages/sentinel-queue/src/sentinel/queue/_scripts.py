@@ -354,14 +354,15 @@ local t, us = clock()
 local requeued, failed = {}, {}
 local info = redis.call('INFO', 'server')
 local uptime = tonumber(string.match(info, 'uptime_in_seconds:(%d+)') or lease)
+local expired = {}
 if uptime < lease then
   local active = redis.call('ZRANGE', K.active, 0, -1)
   for _, id in ipairs(active) do
     redis.call('ZADD', K.active, 'GT', t + lease, id)
   end
-  return {requeued, failed}
+else
+  expired = redis.call('ZRANGEBYSCORE', K.active, '-inf', t, 'LIMIT', 0, limit)
 end
-local expired = redis.call('ZRANGEBYSCORE', K.active, '-inf', t, 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do
   local status = load_status(id)
   if not status then
