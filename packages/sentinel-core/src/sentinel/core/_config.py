@@ -9,13 +9,13 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from sentinel.core._errors import ConfigError
 from sentinel.core._types import ConfigSection, Field
+
+if TYPE_CHECKING:
+    import yaml
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +269,9 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    # PyYAML is imported only when a file is read, to keep start-up short.
+    import yaml
+
     loader = yaml.SafeLoader(text)
     # Marks name the file in error messages instead of "<unicode string>".
     loader.name = str(path)
@@ -295,6 +298,8 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
 def _collect_lines(
     node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int]
 ) -> None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = (*path, str(key_node.value))
@@ -372,6 +377,8 @@ def _apply_overrides(
 
 
 def _parse_scalar(text: str) -> Any:
+    import yaml
+
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -511,6 +518,8 @@ def url_password(value: str) -> str | None:
     """Return the password part of a URL such as ``redis://:pw@host/0``."""
     if "://" not in value or "@" not in value:
         return None
+    from urllib.parse import urlsplit
+
     try:
         password = urlsplit(value).password
     except ValueError:
@@ -522,6 +531,8 @@ def _redact_url(value: str) -> str:
     password = url_password(value)
     if not password:
         return value
+    from urllib.parse import urlsplit
+
     netloc = urlsplit(value).netloc
     userinfo, _, host = netloc.rpartition("@")
     user = userinfo.partition(":")[0]

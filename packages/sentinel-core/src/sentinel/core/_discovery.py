@@ -13,15 +13,12 @@ fresh scan.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import importlib.util
 import json
 import logging
 import os
 import sys
-import tempfile
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,8 +103,9 @@ def scan(*, refresh: bool = False) -> ScanResult:
 
 
 def _cache_key() -> str:
-    text = json.dumps([sys.executable, _watched_path(), CORE_API_VERSION])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    text = json.dumps([sys.executable, _watched_path(), CORE_API_VERSION]).encode()
+    # A name, not a security boundary: crc32 avoids importing hashlib at start-up.
+    return f"{zlib.crc32(text):08x}{len(text):04x}"
 
 
 def _watched_path() -> list[str]:
@@ -170,6 +168,8 @@ def _write_cache(path: Path, candidates: list[Candidate]) -> None:
         "candidates": [asdict(candidate) for candidate in candidates],
     }
     try:
+        import tempfile
+
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write a temporary file and rename it, so a reader never sees half a file.
         with tempfile.NamedTemporaryFile(
@@ -183,6 +183,9 @@ def _write_cache(path: Path, candidates: list[Candidate]) -> None:
 
 def _scan_distributions() -> list[Candidate]:
     """Read every distribution's ``sentinel`` entry points and declaration files."""
+    # Imported here: a start-up that hits the cache never needs it.
+    import importlib.metadata
+
     by_id: dict[str, Candidate] = {}
     seen: set[tuple[str | None, str, str]] = set()
     # entry_points() already yields a distribution found twice on sys.path
@@ -241,6 +244,8 @@ def locate_declarations(module: str) -> Path | None:
     parent, _, leaf = module.rpartition(".")
     if not parent or "." in parent:
         return None
+    import importlib.util
+
     try:
         spec = importlib.util.find_spec(parent)
     except (ImportError, ValueError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.config
 from typing import Any
 
 from sentinel.core._errors import ConfigError
@@ -45,6 +44,8 @@ def _configure_from_dict(dict_config: dict[str, Any], registry: TypeRegistry) ->
         handlers[name] = handler
     resolved["handlers"] = handlers
     try:
+        import logging.config
+
         logging.config.dictConfig(resolved)
     except (ValueError, TypeError, AttributeError, ImportError) as exc:
         raise ConfigError(

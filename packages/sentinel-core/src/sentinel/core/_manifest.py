@@ -29,7 +29,6 @@ states what it provides::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +92,8 @@ def declaration_relpath(module: str) -> str:
 
 def read_declarations(path: Path) -> dict[str, Any]:
     """Read a declaration file into plain data, ready for a JSON cache."""
+    import tomllib
+
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)

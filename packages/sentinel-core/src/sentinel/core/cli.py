@@ -9,12 +9,10 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
-from sentinel.core._agent import Agent
 from sentinel.core._config import ENV_ENV, Config
 from sentinel.core._errors import SentinelError
 from sentinel.core._imports import import_target
@@ -29,6 +27,9 @@ from sentinel.core._plugins import (
 )
 from sentinel.core._runtime import bootstrap
 from sentinel.core._types import CommandSpec
+
+if TYPE_CHECKING:
+    from sentinel.core._agent import Agent
 
 logger = logging.getLogger(__name__)
 
@@ -379,6 +380,8 @@ def config_show(as_json: bool) -> None:
         return
     click.echo(f"# file: {cfg.path or '(none: built-in defaults)'}")
     click.echo(f"# environment: {cfg.env or 'default'}")
+    import yaml
+
     click.echo(yaml.safe_dump(values, sort_keys=False, allow_unicode=True).rstrip())
 
 
@@ -394,6 +397,8 @@ def config_schema_command() -> None:
 @cli.command()
 def run() -> None:
     """Run the agent: watch folders, queue and process files, serve the dashboard."""
+    from sentinel.core._agent import Agent
+
     state = _state(click.get_current_context())
     host, cfg = state.host, state.config
     agent = Agent(cfg, host, Path.cwd())
