@@ -14,6 +14,12 @@ PLUGINS = Path(__file__).parent / "plugins"
 SENTINEL = [sys.executable, "-m", "sentinel.core"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_plugin_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep in-process plugin scans out of the user's cache folder."""
+    os.environ["SENTINEL_CACHE_DIR"] = str(tmp_path_factory.mktemp("plugin-cache"))
+
+
 @pytest.fixture(scope="session")
 def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Install the example plugin distributions into a folder for PYTHONPATH."""

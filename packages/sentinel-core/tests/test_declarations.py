@@ -1,0 +1,96 @@
+"""Tests of declaration files and core API ranges, in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sentinel.core import ConfigError, PluginError, load_config
+from sentinel.core._manifest import parse_declarations, read_declarations
+from sentinel.core._version import in_range
+
+
+@pytest.mark.parametrize(
+    ("version", "spec", "expected"),
+    [
+        pytest.param("1.0", ">=1.0,<2", True, id="inside"),
+        pytest.param("2.0", ">=1.0,<2", False, id="upper-bound-excluded"),
+        pytest.param("1", "==1.0", True, id="trailing-zero"),
+        pytest.param("1.4", "~=1.2", True, id="compatible-minor"),
+        pytest.param("2.1", "~=1.2", False, id="compatible-other-major"),
+        pytest.param("1.0", ">=2.0,<3", False, id="newer-plugin"),
+        pytest.param("1.0", "!=1.0", False, id="excluded"),
+    ],
+)
+def test_in_range(version: str, spec: str, expected: bool) -> None:
+    assert in_range(version, spec) is expected
+
+
+@pytest.mark.parametrize("spec", ["1.0+", ">=one", ">=1.0;<2"])
+def test_in_range_rejects_bad_spec(spec: str) -> None:
+    with pytest.raises(PluginError, match="invalid API range"):
+        in_range("1.0", spec)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param({"typos": []}, "unknown top-level keys typos", id="top-key"),
+        pytest.param({"api": 2}, "'api' must be a version range", id="api-type"),
+        pytest.param(
+            {"types": [{"kind": "file.format", "name": "x", "target": "nocolon"}]},
+            "must be 'package.module:attribute'",
+            id="target",
+        ),
+        pytest.param(
+            {"commands": [{"target": "a:b"}]}, "non-empty string 'name'", id="name"
+        ),
+        pytest.param(
+            {"config": {"s": {"fields": {"k": {"type": "integer"}}}}},
+            "type 'integer' is not one of",
+            id="field-type",
+        ),
+        pytest.param(
+            {"config": {"s": {"fields": {"k": {"type": "int", "max": 3}}}}},
+            "unknown keys max",
+            id="field-key",
+        ),
+    ],
+)
+def test_parse_declarations_rejects_mistakes(data: dict, message: str) -> None:
+    with pytest.raises(PluginError, match=message):
+        parse_declarations(data, "plugin.toml")
+
+
+def test_declared_section_validates_config(tmp_path: Path) -> None:
+    declaration = tmp_path / "plugin.toml"
+    declaration.write_text(
+        'api = ">=1.0,<2"\n'
+        "[config.svc]\n"
+        'help = "A service."\n'
+        "[config.svc.fields.port]\n"
+        'type = "int"\n'
+        "default = 8000\n"
+        "minimum = 1\n"
+        "maximum = 65535\n"
+        "[config.svc.fields.token]\n"
+        'type = "str"\n'
+        "secret = true\n"
+        "nullable = true\n",
+        encoding="utf-8",
+    )
+    declarations = parse_declarations(read_declarations(declaration), "plugin.toml")
+    section = declarations.section("svc")
+    assert section.defaults() == {"port": 8000, "token": None}
+    config_file = tmp_path / "sentinel.yaml"
+    config_file.write_text("default:\n  svc:\n    port: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=">= 1"):
+        load_config(config_file, None, [section], environ={})
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    declaration = tmp_path / "plugin.toml"
+    declaration.write_text("api = \n", encoding="utf-8")
+    with pytest.raises(PluginError, match=f"{declaration} is not valid TOML"):
+        read_declarations(declaration)
