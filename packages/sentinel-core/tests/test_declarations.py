@@ -1,4 +1,4 @@
-"""Tests of declaration files and core API ranges, in process."""
+"""Tests of declaration files, API ranges and plugin checks, in process."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.core import ConfigError, PluginError, load_config
+from sentinel.core import ConfigError, PluginError, PluginHost, hookimpl, load_config
+from sentinel.core._check import check_plugins
 from sentinel.core._manifest import parse_declarations, read_declarations
 from sentinel.core._version import in_range
 
@@ -94,3 +95,39 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     declaration.write_text("api = \n", encoding="utf-8")
     with pytest.raises(PluginError, match=f"{declaration} is not valid TOML"):
         read_declarations(declaration)
+
+
+class _WrongSignature:
+    @hookimpl
+    def sentinel_startup(self, agent: object, extra: object) -> None:
+        """Asks for an argument the spec does not pass."""
+
+
+class _Unmarked:
+    def sentinel_ready(self, agent: object) -> None:
+        """Looks like a hook but has no @hookimpl, so pluggy never calls it."""
+
+
+def test_wrong_hook_signature_fails_plugin() -> None:
+    host = PluginHost()
+    info = host.register_module("wrong", _WrongSignature())
+    assert info.status == "failed"
+    assert "invalid hook implementation" in (info.error or "")
+    assert "extra" in (info.error or "")
+    [problem] = [p for p in check_plugins(host, ["wrong"]) if p.level == "error"]
+    assert "extra" in problem.message
+
+
+def test_check_warns_about_unmarked_hook() -> None:
+    host = PluginHost()
+    host.register_module("unmarked", _Unmarked())
+    problems = check_plugins(host, ["unmarked"])
+    assert any(
+        p.level == "warning" and "sentinel_ready" in p.message for p in problems
+    ), problems
+    assert all(p.level != "error" for p in problems)
+
+
+def test_check_reports_unknown_id() -> None:
+    problems = check_plugins(PluginHost(), ["nobody"])
+    assert [(p.plugin, p.level) for p in problems] == [("nobody", "error")]
