@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,29 @@ def test_check_warns_about_unmarked_hook() -> None:
 def test_check_reports_unknown_id() -> None:
     problems = check_plugins(PluginHost(), ["nobody"])
     assert [(p.plugin, p.level) for p in problems] == [("nobody", "error")]
+
+
+def test_check_rejects_default_outside_own_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sentinel_bounded_example.py").write_text(
+        '"""A plugin whose declared default breaks its own maximum."""\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "sentinel_bounded_example.toml").write_text(
+        'api = ">=1.0,<2"\n'
+        "[config.bounded.fields.port]\n"
+        'type = "int"\n'
+        "default = 70000\n"
+        "maximum = 65535\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("sentinel_bounded_example")
+    host = PluginHost()
+    info = host.register_module("bounded", module)
+    assert info.declared
+    problems = check_plugins(host, ["bounded"])
+    assert any(
+        p.level == "error" and "'bounded.port'" in p.message for p in problems
+    ), problems

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sentinel.core._errors import SentinelError
+from sentinel.core._config import load_config
+from sentinel.core._errors import ConfigError, SentinelError
 from sentinel.core._imports import import_target
 from sentinel.core._plugins import (
     CONFLICT,
@@ -39,8 +40,9 @@ def check_plugins(host: PluginHost, ids: Iterable[str] = ()) -> list[Problem]:
     """Import and validate plugins (all, or those in ``ids``); return the findings.
 
     Errors: a failed import, an invalid or unknown hook, a bad declaration
-    file, a declared type or command that does not import, an API range that
-    excludes this core, a plugin id used twice. Warnings: no declared API
+    file, a declared type or command that does not import, a config default
+    that its own field rejects, an API range that excludes this core, a
+    plugin id used twice. Warnings: no declared API
     range, declarations in code, unresolved conflicts, unmarked hook-like
     functions.
     """
@@ -99,6 +101,12 @@ def _check_metadata(info: PluginInfo, add: Any) -> None:
 def _check_targets(host: PluginHost, info: PluginInfo, add: Any) -> None:
     declarations = host.declarations(info.id)
     if declarations is not None:
+        for section in declarations.sections:
+            # The defaults alone must pass the section's own schema.
+            try:
+                load_config(None, None, [section], environ={}, report_unknown=False)
+            except ConfigError as exc:
+                add(ERROR, f"config section {section.name!r}: default {exc}")
         for spec in declarations.types:
             _check_target(add, f"type {spec.kind}:{spec.name}", spec.target)
         for command in declarations.commands:
