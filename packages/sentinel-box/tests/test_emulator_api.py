@@ -78,7 +78,7 @@ def _put_part(
     return _api(emulator, "PUT", f"{SESSIONS}/{session_id}", data=data, headers=headers)
 
 
-def test_upload_big_file_exact_multiple_of_part_size(chunked: BoxEmulator) -> None:
+def test_big_file_exact_part_multiple(chunked: BoxEmulator) -> None:
     data = bytes(range(256)) * 16  # four parts of 1024 bytes
     entry = _client(chunked).chunked_uploads.upload_big_file(
         io.BytesIO(data), "big.bin", len(data), "0"
@@ -88,7 +88,7 @@ def test_upload_big_file_exact_multiple_of_part_size(chunked: BoxEmulator) -> No
     assert chunked.requests.count(f"PUT {SESSIONS}/{{session}}") == 4
 
 
-def test_upload_big_file_version_reuses_unchanged_parts(chunked: BoxEmulator) -> None:
+def test_big_file_version_reuses_parts(chunked: BoxEmulator) -> None:
     client = _client(chunked)
     old = b"a" * PART + b"b" * PART + b"c" * 100
     entry = client.chunked_uploads.upload_big_file(
@@ -141,7 +141,7 @@ def test_upload_part_rejects_bad_headers(
     assert response.json()["type"] == "error"
 
 
-def test_part_stored_but_answer_500_then_reupload_409(chunked: BoxEmulator) -> None:
+def test_stored_part_500_then_409(chunked: BoxEmulator) -> None:
     session = _session(chunked, PART + 1)
     chunked.faults.add(500, path_prefix=SESSIONS, method="PUT", after=True)
     data = b"z" * PART
@@ -153,7 +153,7 @@ def test_part_stored_but_answer_500_then_reupload_409(chunked: BoxEmulator) -> N
     assert [entry["offset"] for entry in listed["entries"]] == [0]
 
 
-def test_commit_answers_202_with_retry_after_first(tmp_path: Path) -> None:
+def test_commit_returns_202_first(tmp_path: Path) -> None:
     config = EmulatorConfig(part_size=PART, min_chunked_size=1, commit_processing=1)
     with BoxEmulator(tmp_path, config=config) as emulator:
         data = b"q" * 10
@@ -205,14 +205,14 @@ def test_session_for_taken_name_conflicts(chunked: BoxEmulator) -> None:
     assert response.json()["context_info"]["conflicts"]["id"] == upload.entries[0].id
 
 
-def test_small_file_session_is_refused(emulator: BoxEmulator) -> None:
+def test_small_file_session_rejected(emulator: BoxEmulator) -> None:
     body = {"folder_id": "0", "file_size": 10, "file_name": "small.bin"}
     response = _api(emulator, "POST", SESSIONS, json=body)
     assert response.status_code == 400
     assert response.json()["code"] == "file_size_too_small"
 
 
-def test_search_by_query_type_and_ancestor(client: BoxClient) -> None:
+def test_search_filters_type_and_ancestor(client: BoxClient) -> None:
     from box_sdk_gen.managers.folders import CreateFolderParent
     from box_sdk_gen.managers.search import SearchForContentType
 
@@ -347,7 +347,7 @@ def test_as_user_header_picks_the_user(emulator: BoxEmulator) -> None:
 
 
 @pytest.mark.parametrize("form", ["seconds", "http-date"])
-def test_user_limit_answers_429_with_retry_after(tmp_path: Path, form: str) -> None:
+def test_user_limit_returns_429(tmp_path: Path, form: str) -> None:
     config = EmulatorConfig(user_limits={"general": "2/min"}, retry_after_form=form)
     with BoxEmulator(tmp_path, config=config) as emulator:
         statuses = [
@@ -367,7 +367,7 @@ def test_user_limit_answers_429_with_retry_after(tmp_path: Path, form: str) -> N
         assert emulator.requests.count(status=429) == 2
 
 
-def test_upload_class_is_limited_apart_from_general(tmp_path: Path) -> None:
+def test_upload_limit_separate_from_general(tmp_path: Path) -> None:
     config = EmulatorConfig(user_limits={"upload": "1/min"})
     with BoxEmulator(tmp_path, config=config) as emulator:
         client = _client(emulator)
@@ -398,7 +398,7 @@ def test_injected_429_in_http_date_form(emulator: BoxEmulator) -> None:
 
 def test_dropped_connection_fails_the_client(emulator: BoxEmulator) -> None:
     emulator.faults.add_drop(path_prefix="/2.0/users")
-    # The answer stops partway: a broken read, as when a connection is cut.
+    # The response stops partway: a broken read, as when a connection is cut.
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         _api(emulator, "GET", "/2.0/users/me")
     assert _api(emulator, "GET", "/2.0/users/me").status_code == 200
@@ -417,7 +417,7 @@ def test_fault_after_keeps_the_upload(client: BoxClient, emulator: BoxEmulator) 
     assert (emulator.store.root / "kept.txt").read_bytes() == b"kept"
 
 
-def test_requests_are_counted_by_endpoint_and_token(emulator: BoxEmulator) -> None:
+def test_requests_counted_by_endpoint_token(emulator: BoxEmulator) -> None:
     _api(emulator, "GET", "/2.0/folders/0")
     _api(emulator, "GET", "/2.0/folders/0/items")
     _token(emulator, grant_type="client_credentials", client_id="id", client_secret="s")
@@ -505,7 +505,7 @@ def test_emulator_command_applies_limits(tmp_path: Path) -> None:
             process.stdout.close()
 
 
-def test_sdk_jwt_auth_gets_service_account_token(tmp_path: Path) -> None:
+def test_sdk_jwt_auth_acts_as_service(tmp_path: Path) -> None:
     from box_sdk_gen import BoxJWTAuth, JWTConfig
     from box_sdk_gen.networking.base_urls import BaseUrls
     from box_sdk_gen.networking.network import NetworkSession
@@ -547,7 +547,7 @@ def test_sdk_jwt_auth_gets_service_account_token(tmp_path: Path) -> None:
         assert emulator.requests.count(grant_type=jwt_grant) == 1
 
 
-def test_session_settings_change_while_running(emulator: BoxEmulator) -> None:
+def test_session_settings_change_live(emulator: BoxEmulator) -> None:
     emulator.config.part_size = 512
     emulator.config.min_chunked_size = 1
     session = _session(emulator, 1500)
