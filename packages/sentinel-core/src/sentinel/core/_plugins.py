@@ -293,6 +293,12 @@ class PluginHost:
 
     def _selected(self, info: PluginInfo) -> bool:
         if info.id == CORE_PLUGIN:
+            if info.id in self.disabled:
+                warn_once(
+                    "plugin %r cannot be disabled: it declares the config sections "
+                    "and commands every other plugin relies on",
+                    CORE_PLUGIN,
+                )
             return True
         if info.id in self.disabled:
             self._mark(info, DISABLED, None)
