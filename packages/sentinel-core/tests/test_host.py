@@ -497,3 +497,30 @@ def test_listing_commands_import_no_plugin_code(
         check=True,
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_same_id_from_two_distributions_is_a_conflict(
+    run_sentinel: RunSentinel, plugin_site: InstallPlugins, tmp_path: Path
+) -> None:
+    impostor = tmp_path / "impostor"
+    shutil.copytree(PLUGINS / "hello-b", impostor)
+    pyproject = impostor / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(
+        text.replace("hello-b = ", "hello-a = ").replace(
+            'name = "sentinel-hello-b"', 'name = "sentinel-hello-impostor"'
+        ),
+        encoding="utf-8",
+    )
+    site = tmp_path / "site"
+    pip_install(site, impostor)
+    result = run_sentinel(
+        "plugins", "--json", extra_path=[plugin_site("hello-a"), site]
+    )
+    assert result.returncode == 0, result.stderr
+    records = [r for r in json.loads(result.stdout) if r["id"] == "hello-a"]
+    by_distribution = {r["distribution"]: r for r in records}
+    assert by_distribution["sentinel-hello-a"]["status"] == "loaded"
+    shadowed = by_distribution["sentinel-hello-impostor"]
+    assert shadowed["status"] == "conflict"
+    assert "sentinel-hello-a" in shadowed["error"]
