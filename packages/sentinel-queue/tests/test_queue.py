@@ -71,9 +71,22 @@ def test_recent_newest_first(queue: Queue) -> None:
     assert queue.recent("failed") == []
 
 
-def test_recent_rejects_other_states(queue: Queue) -> None:
-    with pytest.raises(QueueError, match="'queued' has no history"):
-        queue.recent("queued")
+def test_recent_lists_active_jobs_with_worker(queue: Queue) -> None:
+    running = queue.enqueue("qtest.echo", {"n": 1})
+    waiting = queue.enqueue("qtest.echo", {"n": 2})
+    job = fetch_job(queue)
+    assert job.id == running
+    active = queue.recent("active")
+    assert [record["id"] for record in active] == [running]
+    assert active[0]["state"] == "active"
+    assert active[0]["worker"] == "w1"
+    assert active[0]["started"] is True
+    assert [record["id"] for record in queue.recent("queued")] == [waiting]
+
+
+def test_recent_rejects_unknown_state(queue: Queue) -> None:
+    with pytest.raises(QueueError, match="'cancelled' is not listed"):
+        queue.recent("cancelled")
 
 
 def test_recent_history_is_capped(client: redis.Redis) -> None:

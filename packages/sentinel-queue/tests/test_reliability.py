@@ -113,11 +113,19 @@ def test_chaos_kills_and_server_restart_lose_nothing(
     assert set(runs) == set(ids)
     duplicates = sum(runs.values()) - len(ids)
     assert duplicates <= kills
+    # An attempt is counted when a worker marks a job started, just before
+    # the task runs: jobs that a killed worker had leased in a batch but not
+    # started spent none. A kill (or the restart, which loses a reply)
+    # landing between the mark and the task's first line spends one attempt
+    # without a run, so at most one extra attempt per disruption.
+    extra = {}
     for record in records:
         assert record is not None
-        # Each recorded run is one attempt; a delivery lost with a killed
-        # worker before it started counts too.
         assert record["attempts"] >= runs[record["id"]]
+        if record["attempts"] != runs[record["id"]]:
+            extra[record["id"]] = record["attempts"] - runs[record["id"]]
+    assert all(count == 1 for count in extra.values()), extra
+    assert len(extra) <= kills + 1, (extra, kills)
     assert queue.counts()["failed"] == 0
 
 
@@ -179,8 +187,9 @@ def test_killed_connection_resumes_and_logs(
     client.client_kill_filter(_type="normal", skipme=True)
     third = queue.enqueue("qtest.record", {"log": str(log)})
     wait_for(lambda: (queue.get(third) or {}).get("state") == "done")
-    (tmp_path / "workers.log").read_text(encoding="utf-8")
-    assert True
+    output = (tmp_path / "workers.log").read_text(encoding="utf-8")
+    assert "lost its Redis connection" in output
+    assert "reconnected to Redis; consuming jobs again" in output
     assert starts(log) == Counter({first: 1, second: 1, third: 1})
 
 

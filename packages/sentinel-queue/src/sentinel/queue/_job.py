@@ -27,6 +27,13 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+def text(value: Any) -> str:
+    """Return a reply value as text, whether or not the client decodes replies."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return "" if value is None else str(value)
+
+
 def dump_json(value: Any, what: str) -> str:
     """Encode ``value`` as compact JSON or raise :class:`JobEncodingError`."""
     try:
@@ -60,7 +67,7 @@ def encode_spec(
     return dump_json(spec, f"payload of task {task!r}")
 
 
-def decode_spec(raw: str) -> dict[str, Any]:
+def decode_spec(raw: str | bytes) -> dict[str, Any]:
     """Decode the immutable part of a job and check its format version."""
     spec: dict[str, Any] = json.loads(raw)
     version = spec.get("v")
@@ -92,21 +99,21 @@ def _empty_to_none(value: Any) -> Any:
 
 
 def job_record(
-    job_id: str,
-    spec_raw: str | None,
-    status_raw: str | None,
-    result_raw: str | None = None,
-    progress_raw: str | None = None,
+    job_id: str | bytes,
+    spec_raw: str | bytes | None,
+    status_raw: str | bytes | None,
+    result_raw: str | bytes | None = None,
+    progress_raw: str | bytes | None = None,
 ) -> dict[str, Any] | None:
     """Merge the stored parts of a job into one dict, or None when it is gone."""
     if not _empty_to_none(spec_raw) or not _empty_to_none(status_raw):
         return None
-    spec = decode_spec(str(spec_raw))
-    status: dict[str, Any] = json.loads(str(status_raw))
+    spec = decode_spec(text(spec_raw))
+    status: dict[str, Any] = json.loads(text(status_raw))
     result_text = _empty_to_none(result_raw)
     progress_text = _empty_to_none(progress_raw)
     return {
-        "id": job_id,
+        "id": text(job_id),
         "task": spec["task"],
         "state": status["state"],
         "attempts": status["attempts"],
@@ -119,6 +126,8 @@ def job_record(
         "progress": json.loads(progress_text) if progress_text else None,
         "priority": status.get("priority", 0),
         "cancel_requested": bool(status.get("cancel")),
+        "started": status.get("started") is not None
+        and status.get("started") == status.get("token"),
         "enqueued_at": timestamp(status.get("enqueued_at")),
         "started_at": timestamp(status.get("started_at")),
         "finished_at": timestamp(status.get("finished_at")),
@@ -143,17 +152,25 @@ class Job:
     timeout: float | None = None
 
     @classmethod
-    def from_fetch(cls, job_id: str, spec_raw: str, status_raw: str) -> Job:
-        """Build the job from the parts that the fetch script returns."""
+    def from_fetch(
+        cls, job_id: str, spec_raw: str | bytes, status_raw: str | bytes
+    ) -> Job:
+        """Build the job from the parts that the fetch script returns.
+
+        ``attempt`` is the number this delivery has once it starts: a job
+        leased but not yet marked started has not counted it yet.
+        """
         spec = decode_spec(spec_raw)
         status = json.loads(status_raw)
+        token = int(status["token"])
+        started = status.get("started") is not None and int(status["started"]) == token
         return cls(
             id=job_id,
             task=spec["task"],
             payload=spec["payload"],
-            attempt=int(status["attempts"]),
+            attempt=int(status["attempts"]) + (0 if started else 1),
             max_attempts=int(status["max_attempts"]),
-            token=int(status["token"]),
+            token=token,
             enqueued_at=timestamp(status["enqueued_at"]) or 0.0,
             timeout=spec.get("timeout"),
         )

@@ -1,11 +1,18 @@
-"""The synchronous job queue on Redis."""
+"""The synchronous job queue on Redis, and what it shares with the asyncio one.
+
+:class:`QueueCore` holds everything but I/O: the settings, the script
+sources, the key layout, and for each operation the script, its arguments
+and how its reply is decoded (a :class:`Call`). :class:`Queue` runs those
+calls with redis-py and ``AsyncQueue`` with redis.asyncio, so both clients
+have the same semantics over the same scripts.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sentinel.queue import _scripts
 from sentinel.queue._errors import QueueError
@@ -21,10 +28,13 @@ from sentinel.queue._job import (
     encode_spec,
     job_record,
     new_job_id,
+    text,
 )
 from sentinel.queue._keys import QueueKeys
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_NAME = "default"
 DEFAULT_MAX_RETRIES = 3
@@ -50,12 +60,14 @@ class Batch:
 
     ``acked`` has one flag per acknowledged job (False: its lease had passed
     to a newer delivery); ``jobs`` are the newly leased jobs; ``wait`` is,
-    when no job was leased, the seconds until a delayed job is due, or None.
+    when no job was leased, the seconds until a delayed job is due, or None;
+    ``started`` tells whether the job passed as ``start`` was marked started.
     """
 
     acked: list[bool]
     jobs: list[Job]
     wait: float | None
+    started: bool = False
 
 
 def connect(url: str) -> Any:
@@ -72,13 +84,81 @@ def connect(url: str) -> Any:
     return client_for_url(url)
 
 
-class Queue:
-    """One named job queue: enqueue, fetch, finish, fail and inspect jobs.
+# Names of the scripts, as attributes of _scripts, that a queue registers.
+SCRIPT_NAMES = (
+    "ENQUEUE",
+    "ENQUEUE_TICK",
+    "ACK_FETCH",
+    "HEARTBEAT",
+    "FAIL",
+    "RELEASE",
+    "PROGRESS",
+    "RECOVER",
+    "CANCEL",
+    "REQUEUE",
+    "PURGE",
+    "READ",
+    "COUNTS",
+)
+LISTED_STATES = (QUEUED, ACTIVE, DELAYED, DONE, FAILED)
 
-    Every state change is one script call, so any number of workers on any
-    number of machines can share a queue. Instances are thread-safe because
-    the Redis client takes a pooled connection per call. ``client`` may be a
-    ``redis.Redis``, a ``redis.cluster.RedisCluster`` or a Sentinel master.
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[T]):
+    """One script call: which script, its arguments, and how to decode its reply."""
+
+    script: str
+    args: list[Any]
+    parse: Callable[[Any], T]
+
+
+def _records(flat: list[Any]) -> list[dict[str, Any]]:
+    records = []
+    for i in range(0, len(flat), 5):
+        record = job_record(*flat[i : i + 5])
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _parse_batch(reply: Any) -> Batch:
+    acks, started, flat, wait = reply
+    jobs = [
+        Job.from_fetch(text(flat[i]), flat[i + 1], flat[i + 2])
+        for i in range(0, len(flat), 3)
+    ]
+    wait_text = text(wait)
+    return Batch(
+        [bool(flag) for flag in acks],
+        jobs,
+        float(wait_text) if wait_text else None,
+        bool(started),
+    )
+
+
+def _parse_counts(reply: Any) -> dict[str, int]:
+    queued, active, delayed, done, failed, cancelled = reply
+    return {
+        "queued": int(queued),
+        "active": int(active),
+        "delayed": int(delayed),
+        "done": int(done),
+        "failed": int(failed),
+        "cancelled": int(cancelled),
+    }
+
+
+def _parse_enqueue(reply: Any) -> tuple[str, bool]:
+    return text(reply[0]), bool(int(reply[1]))
+
+
+def _parse_recover(reply: Any) -> tuple[list[str], list[str]]:
+    requeued, failed = reply
+    return [text(job_id) for job_id in requeued], [text(job_id) for job_id in failed]
+
+
+class QueueCore:
+    """The settings and script calls of one named queue, without any I/O.
 
     ``concurrency`` caps the jobs active at once across all workers and
     ``rate_limit`` the jobs started per second (with bursts of up to
@@ -124,29 +204,23 @@ class Queue:
         self.rate_limit = rate_limit
         self.rate_burst = rate_burst or max(1, int(rate_limit))
         self._key_list = [getattr(self.keys, key) for key in _scripts.KEY_ORDER]
-        register = client.register_script
-        self._enqueue = register(_scripts.ENQUEUE)
-        self._enqueue_tick = register(_scripts.ENQUEUE_TICK)
-        self._ack_fetch = register(_scripts.ACK_FETCH)
-        self._heartbeat = register(_scripts.HEARTBEAT)
-        self._fail = register(_scripts.FAIL)
-        self._release = register(_scripts.RELEASE)
-        self._progress = register(_scripts.PROGRESS)
-        self._recover = register(_scripts.RECOVER)
-        self._cancel = register(_scripts.CANCEL)
-        self._requeue = register(_scripts.REQUEUE)
-        self._purge = register(_scripts.PURGE)
-        self._read = register(_scripts.READ)
-        self._counts = register(_scripts.COUNTS)
+        self._scripts = {
+            name: client.register_script(getattr(_scripts, name))
+            for name in SCRIPT_NAMES
+        }
 
-    @classmethod
-    def from_url(cls, url: str, name: str = DEFAULT_NAME, **options: Any) -> Queue:
-        """Connect to ``url`` and return the queue ``name`` there."""
-        return cls(connect(url), name, **options)
+    @staticmethod
+    def _options(section: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the constructor options that a ``queue`` config section sets."""
+        return {
+            "max_retries": int(section.get("max_retries", DEFAULT_MAX_RETRIES)),
+            "lease_seconds": float(section.get("lease_seconds", DEFAULT_LEASE_SECONDS)),
+            "concurrency": int(section.get("concurrency") or 0),
+            "rate_limit": float(section.get("rate_limit") or 0.0),
+        }
 
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any], url: str | None = None) -> Queue:
-        """Build the queue that the ``queue`` config section describes."""
+    @staticmethod
+    def _config_url(section: Mapping[str, Any], url: str | None) -> str:
         url = url or section.get("url")
         if not url:
             raise QueueError(
@@ -154,58 +228,7 @@ class Queue:
                 "SENTINEL__QUEUE__URL=redis://127.0.0.1:6379/0) or start the "
                 "workers through 'sentinel run', which provides the embedded server"
             )
-        return cls.from_url(
-            str(url),
-            str(section.get("name") or DEFAULT_NAME),
-            max_retries=int(section.get("max_retries", DEFAULT_MAX_RETRIES)),
-            lease_seconds=float(section.get("lease_seconds", DEFAULT_LEASE_SECONDS)),
-            concurrency=int(section.get("concurrency") or 0),
-            rate_limit=float(section.get("rate_limit") or 0.0),
-        )
-
-    def _call(self, script: Any, *args: Any) -> Any:
-        return script(keys=self._key_list, args=list(args))
-
-    def enqueue(
-        self,
-        task: str,
-        payload: Mapping[str, Any],
-        *,
-        max_retries: int | None = None,
-        unique_key: str | None = None,
-        priority: int = 0,
-        delay: float = 0.0,
-        timeout: float | None = None,
-    ) -> str:
-        """Add a job for ``task`` and return its id.
-
-        With ``unique_key``, nothing is added while an unfinished job holds
-        that key; the id of that job is returned instead. Jobs of higher
-        ``priority`` run first; ``delay`` seconds keep the job waiting in
-        Redis first; ``timeout`` seconds bound each attempt.
-        """
-        job_id = new_job_id()
-        args = self._enqueue_args(
-            job_id,
-            task,
-            payload,
-            max_retries=max_retries,
-            unique_key=unique_key,
-            priority=priority,
-            delay=delay,
-            timeout=timeout,
-        )
-        reply = self._call(self._enqueue, *args)
-        queued_id, created = str(reply[0]), int(reply[1])
-        if created:
-            logger.debug("job %s enqueued for task %s", queued_id, task)
-        else:
-            logger.debug(
-                "job %s already holds unique key %r; not enqueued again",
-                queued_id,
-                unique_key,
-            )
-        return queued_id
+        return str(url)
 
     def _enqueue_args(
         self,
@@ -241,6 +264,223 @@ class Queue:
             float(delay),
         ]
 
+    def _enqueue_call(
+        self,
+        task: str,
+        payload: Mapping[str, Any],
+        *,
+        max_retries: int | None = None,
+        unique_key: str | None = None,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+    ) -> Call[str]:
+        args = self._enqueue_args(
+            new_job_id(),
+            task,
+            payload,
+            max_retries=max_retries,
+            unique_key=unique_key,
+            priority=priority,
+            delay=delay,
+            timeout=timeout,
+        )
+
+        def parse(reply: Any) -> str:
+            queued_id, created = _parse_enqueue(reply)
+            if created:
+                logger.debug("job %s enqueued for task %s", queued_id, task)
+            else:
+                logger.debug(
+                    "job %s already holds unique key %r; not enqueued again",
+                    queued_id,
+                    unique_key,
+                )
+            return queued_id
+
+        return Call("ENQUEUE", args, parse)
+
+    def _enqueue_tick_call(
+        self,
+        tick: str,
+        task: str,
+        payload: Mapping[str, Any],
+        *,
+        max_retries: int | None = None,
+        priority: int = 0,
+    ) -> Call[str | None]:
+        args = self._enqueue_args(
+            new_job_id(),
+            task,
+            payload,
+            max_retries=max_retries,
+            unique_key=None,
+            priority=priority,
+            delay=0.0,
+            timeout=None,
+        )
+        return Call(
+            "ENQUEUE_TICK",
+            [tick, TICK_MARKER_TTL, *args],
+            lambda reply: text(reply) or None,
+        )
+
+    def _ack_fetch_call(
+        self,
+        worker: str,
+        count: int,
+        done: Iterable[tuple[Job, str]] = (),
+        *,
+        starts: int | None = None,
+        start: Job | None = None,
+    ) -> Call[Batch]:
+        args: list[Any] = [
+            self.lease_seconds,
+            worker,
+            count,
+            self.result_ttl,
+            self.history,
+            self.concurrency,
+            self.rate_limit,
+            self.rate_burst,
+            count if starts is None else starts,
+            start.id if start is not None else "",
+            start.token if start is not None else 0,
+        ]
+        for job, result_text in done:
+            args.extend((job.id, job.token, result_text))
+        return Call("ACK_FETCH", args, _parse_batch)
+
+    def _heartbeat_call(self, jobs: Sequence[Job]) -> Call[list[int]]:
+        args: list[Any] = [self.lease_seconds]
+        for job in jobs:
+            args.extend((job.id, job.token))
+        return Call("HEARTBEAT", args, lambda reply: [int(flag) for flag in reply])
+
+    def _fail_call(
+        self, job: Job, error: str, retry_in: float | None, state: str
+    ) -> Call[str]:
+        delay = -1.0 if retry_in is None else max(0.0, retry_in)
+        args = [job.id, job.token, error, delay, self.failed_ttl, self.history, state]
+        return Call("FAIL", args, text)
+
+    def _release_call(self, jobs: Sequence[Job]) -> Call[list[bool]]:
+        args: list[Any] = []
+        for job in jobs:
+            args.extend((job.id, job.token))
+        return Call("RELEASE", args, lambda reply: [bool(flag) for flag in reply])
+
+    def _recover_call(self) -> Call[tuple[list[str], list[str]]]:
+        args = [BATCH, self.failed_ttl, self.history, self.lease_seconds]
+        return Call("RECOVER", args, _parse_recover)
+
+    def _progress_call(self, job: Job, fraction: float, message: str) -> Call[bool]:
+        report = {"fraction": max(0.0, min(1.0, fraction)), "message": message}
+        args = [job.id, job.token, dump_json(report, "progress")]
+        return Call("PROGRESS", args, bool)
+
+    def _cancel_call(self, job_id: str) -> Call[str]:
+        return Call("CANCEL", [job_id, self.failed_ttl, self.history], text)
+
+    def _requeue_call(self, job_id: str) -> Call[bool]:
+        return Call("REQUEUE", [job_id], bool)
+
+    def _purge_call(self, state: str, limit: int) -> Call[int]:
+        if state not in (QUEUED, DELAYED, DONE, FAILED):
+            raise QueueError(
+                f"cannot purge state {state!r}; expected queued, delayed, done or "
+                f"failed (active jobs belong to their workers)"
+            )
+        return Call("PURGE", [state, limit], int)
+
+    def _counts_call(self) -> Call[dict[str, int]]:
+        return Call("COUNTS", [], _parse_counts)
+
+    def _get_call(self, job_id: str) -> Call[dict[str, Any] | None]:
+        def parse(reply: Any) -> dict[str, Any] | None:
+            records = _records(reply)
+            return records[0] if records else None
+
+        return Call("READ", ["ids", job_id], parse)
+
+    def _jobs_call(
+        self, state: str, limit: int, offset: int
+    ) -> Call[list[dict[str, Any]]]:
+        if state not in LISTED_STATES:
+            raise QueueError(
+                f"state {state!r} is not listed; expected one of queued, active, "
+                f"delayed, done, failed"
+            )
+        # A READ of no ids returns nothing without touching the lists.
+        args: list[Any] = ["ids"] if limit <= 0 else [state, limit, max(0, offset)]
+        return Call("READ", args, _records)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class Queue(QueueCore):
+    """One named job queue: enqueue, fetch, finish, fail and inspect jobs.
+
+    Every state change is one script call, so any number of workers on any
+    number of machines can share a queue. Instances are thread-safe because
+    the Redis client takes a pooled connection per call. ``client`` may be a
+    ``redis.Redis`` (decoding replies or not), a
+    ``redis.cluster.RedisCluster`` or a Sentinel master.
+
+    ``concurrency`` caps the jobs active at once across all workers and
+    ``rate_limit`` the jobs started per second (with bursts of up to
+    ``rate_burst``); 0 means no limit.
+    """
+
+    @classmethod
+    def from_url(cls, url: str, name: str = DEFAULT_NAME, **options: Any) -> Queue:
+        """Connect to ``url`` and return the queue ``name`` there."""
+        return cls(connect(url), name, **options)
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], url: str | None = None) -> Queue:
+        """Build the queue that the ``queue`` config section describes."""
+        return cls.from_url(
+            cls._config_url(section, url),
+            str(section.get("name") or DEFAULT_NAME),
+            **cls._options(section),
+        )
+
+    def _run(self, call: Call[T]) -> T:
+        script = self._scripts[call.script]
+        return call.parse(script(keys=self._key_list, args=call.args))
+
+    def enqueue(
+        self,
+        task: str,
+        payload: Mapping[str, Any],
+        *,
+        max_retries: int | None = None,
+        unique_key: str | None = None,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+    ) -> str:
+        """Add a job for ``task`` and return its id.
+
+        With ``unique_key``, nothing is added while an unfinished job holds
+        that key; the id of that job is returned instead. Jobs of higher
+        ``priority`` run first; ``delay`` seconds keep the job waiting in
+        Redis first; ``timeout`` seconds bound each attempt.
+        """
+        return self._run(
+            self._enqueue_call(
+                task,
+                payload,
+                max_retries=max_retries,
+                unique_key=unique_key,
+                priority=priority,
+                delay=delay,
+                timeout=timeout,
+            )
+        )
+
     def enqueue_tick(
         self,
         tick: str,
@@ -255,52 +495,36 @@ class Queue:
         Any number of schedulers may call this for the same tick; exactly
         one call enqueues. Returns the job id, or None for a repeated tick.
         """
-        job_id = new_job_id()
-        args = self._enqueue_args(
-            job_id,
-            task,
-            payload,
-            max_retries=max_retries,
-            unique_key=None,
-            priority=priority,
-            delay=0.0,
-            timeout=None,
+        return self._run(
+            self._enqueue_tick_call(
+                tick, task, payload, max_retries=max_retries, priority=priority
+            )
         )
-        reply = self._call(self._enqueue_tick, tick, TICK_MARKER_TTL, *args)
-        return str(reply) or None
 
     def ack_fetch(
         self,
         worker: str,
         count: int,
         done: Iterable[tuple[Job, str]] = (),
+        *,
+        starts: int | None = None,
+        start: Job | None = None,
     ) -> Batch:
         """Acknowledge finished jobs and lease up to ``count`` new ones, in one call.
 
         ``done`` holds each finished job with its result already encoded as
-        JSON text (see :func:`sentinel.queue.dump_json`).
+        JSON text (see :func:`sentinel.queue.dump_json`). The first
+        ``starts`` leased jobs (default: all) are marked started, which
+        counts their attempt; ``start`` marks one job leased earlier. A
+        leased job that was never marked started goes back to the queue
+        without spending an attempt when its lease ends.
         """
-        args: list[Any] = [
-            self.lease_seconds,
-            worker,
-            count,
-            self.result_ttl,
-            self.history,
-            self.concurrency,
-            self.rate_limit,
-            self.rate_burst,
-        ]
-        for job, text in done:
-            args.extend((job.id, job.token, text))
-        acks, flat, wait = self._call(self._ack_fetch, *args)
-        jobs = [
-            Job.from_fetch(str(flat[i]), flat[i + 1], flat[i + 2])
-            for i in range(0, len(flat), 3)
-        ]
-        return Batch([bool(flag) for flag in acks], jobs, float(wait) if wait else None)
+        return self._run(
+            self._ack_fetch_call(worker, count, done, starts=starts, start=start)
+        )
 
     def fetch(self, worker: str) -> Job | float | None:
-        """Take the next queued job and lease it to ``worker``.
+        """Take the next queued job, lease it to ``worker`` and mark it started.
 
         Returns the job, or when none is queued, the seconds until the next
         delayed job is due, or None when no job is waiting at all.
@@ -309,8 +533,12 @@ class Queue:
         return batch.jobs[0] if batch.jobs else batch.wait
 
     def fetch_many(self, worker: str, count: int) -> list[Job]:
-        """Lease up to ``count`` queued jobs to ``worker`` in one call."""
+        """Lease up to ``count`` queued jobs to ``worker`` and mark them started."""
         return self.ack_fetch(worker, count).jobs
+
+    def start(self, job: Job) -> bool:
+        """Mark a leased job started; False when its lease passed to another worker."""
+        return self.ack_fetch("", 0, start=job).started
 
     def heartbeat(self, jobs: Sequence[Job]) -> list[bool]:
         """Renew the leases of ``jobs``; False marks a job this worker lost."""
@@ -318,17 +546,12 @@ class Queue:
 
     def heartbeat_flags(self, jobs: Sequence[Job]) -> list[int]:
         """Renew leases: 1 renewed, 0 lost, 2 renewed with cancellation requested."""
-        if not jobs:
-            return []
-        args: list[Any] = [self.lease_seconds]
-        for job in jobs:
-            args.extend((job.id, job.token))
-        return [int(flag) for flag in self._call(self._heartbeat, *args)]
+        return self._run(self._heartbeat_call(jobs)) if jobs else []
 
     def finish(self, job: Job, result: Any) -> bool:
         """Store the result of ``job``; False when its lease went to another worker."""
-        text = dump_json(result, f"result of job {job.id} (task {job.task!r})")
-        return self.ack_fetch("", 0, [(job, text)]).acked[0]
+        result_text = dump_json(result, f"result of job {job.id} (task {job.task!r})")
+        return self.ack_fetch("", 0, [(job, result_text)]).acked[0]
 
     def fail(
         self, job: Job, error: str, retry_in: float | None, *, state: str = FAILED
@@ -341,18 +564,7 @@ class Queue:
         ``"failed"``, ``"cancelled"`` or ``"stale"`` (another worker owns the
         job now).
         """
-        delay = -1.0 if retry_in is None else max(0.0, retry_in)
-        outcome = self._call(
-            self._fail,
-            job.id,
-            job.token,
-            error,
-            delay,
-            self.failed_ttl,
-            self.history,
-            state,
-        )
-        return str(outcome)
+        return self._run(self._fail_call(job, error, retry_in, state))
 
     def release(self, job: Job) -> bool:
         """Give ``job`` back to the head of the queue without using up the attempt."""
@@ -360,12 +572,7 @@ class Queue:
 
     def release_many(self, jobs: Sequence[Job]) -> list[bool]:
         """Give several leased jobs back at once; False marks a stale one."""
-        if not jobs:
-            return []
-        args: list[Any] = []
-        for job in jobs:
-            args.extend((job.id, job.token))
-        return [bool(flag) for flag in self._call(self._release, *args)]
+        return self._run(self._release_call(jobs)) if jobs else []
 
     def recover(self) -> tuple[list[str], list[str]]:
         """Requeue or fail jobs whose lease expired and delete expired records.
@@ -373,10 +580,7 @@ class Queue:
         Returns the ids of the requeued jobs and of the jobs that failed
         because no attempt was left.
         """
-        requeued, failed = self._call(
-            self._recover, BATCH, self.failed_ttl, self.history, self.lease_seconds
-        )
-        return [str(job_id) for job_id in requeued], [str(job_id) for job_id in failed]
+        return self._run(self._recover_call())
 
     def progress(self, job: Job, fraction: float, message: str = "") -> bool:
         """Store the last progress report of ``job`` while this delivery holds it.
@@ -384,9 +588,7 @@ class Queue:
         Returns False (and stores nothing) when the job's lease passed to a
         newer delivery or the job finished.
         """
-        report = {"fraction": max(0.0, min(1.0, fraction)), "message": message}
-        text = dump_json(report, "progress")
-        return bool(self._call(self._progress, job.id, job.token, text))
+        return self._run(self._progress_call(job, fraction, message))
 
     def cancel(self, job_id: str) -> str:
         """Cancel a job.
@@ -396,44 +598,31 @@ class Queue:
         (``"cancelling"``). Returns ``"finished"`` for a job that already
         ended and ``"unknown"`` for an id the queue does not hold.
         """
-        return str(self._call(self._cancel, job_id, self.failed_ttl, self.history))
+        return self._run(self._cancel_call(job_id))
 
     def requeue(self, job_id: str) -> bool:
         """Queue a failed or cancelled job again with fresh attempts."""
-        return bool(self._call(self._requeue, job_id))
+        return self._run(self._requeue_call(job_id))
 
     def purge(self, state: str, limit: int = 10_000) -> int:
         """Delete up to ``limit`` jobs in ``state`` (queued, delayed, done, failed)."""
-        if state not in (QUEUED, DELAYED, DONE, FAILED):
-            raise QueueError(
-                f"cannot purge state {state!r}; expected queued, delayed, done or "
-                f"failed (active jobs belong to their workers)"
-            )
-        return int(self._call(self._purge, state, limit))
+        return self._run(self._purge_call(state, limit))
 
     def counts(self) -> dict[str, int]:
         """Count jobs by state: queued, active, delayed, and finished ever."""
-        queued, active, delayed, done, failed, cancelled = self._call(self._counts)
-        return {
-            "queued": int(queued),
-            "active": int(active),
-            "delayed": int(delayed),
-            "done": int(done),
-            "failed": int(failed),
-            "cancelled": int(cancelled),
-        }
+        return self._run(self._counts_call())
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """Return the job ``job_id`` as a dict, or None when unknown or expired."""
-        records = self._records(self._call(self._read, "ids", job_id))
-        return records[0] if records else None
+        return self._run(self._get_call(job_id))
 
     def recent(self, state: str, limit: int = 50) -> list[dict[str, Any]]:
-        """List the most recent ``done`` or ``failed`` jobs, newest first."""
-        if state not in (DONE, FAILED):
-            raise QueueError(
-                f"state {state!r} has no history; expected {DONE!r} or {FAILED!r}"
-            )
+        """List up to ``limit`` jobs in ``state``.
+
+        ``done`` and ``failed`` come newest first, ``active`` by lease
+        deadline (running jobs), ``queued`` in the order they will run and
+        ``delayed`` by due time.
+        """
         return self.jobs(state, limit)
 
     def jobs(
@@ -444,31 +633,12 @@ class Queue:
         Queued jobs come in the order they will run, delayed ones by due
         time, active ones by lease deadline, done and failed newest first.
         """
-        if state not in (QUEUED, ACTIVE, DELAYED, DONE, FAILED):
-            raise QueueError(
-                f"state {state!r} is not listed; expected one of queued, active, "
-                f"delayed, done, failed"
-            )
-        if limit <= 0:
-            return []
-        return self._records(self._call(self._read, state, limit, max(0, offset)))
-
-    @staticmethod
-    def _records(flat: list[Any]) -> list[dict[str, Any]]:
-        records = []
-        for i in range(0, len(flat), 5):
-            record = job_record(*flat[i : i + 5])
-            if record is not None:
-                records.append(record)
-        return records
+        return self._run(self._jobs_call(state, limit, offset))
 
     def clear(self) -> None:
         """Delete every key of this queue, jobs and history included."""
         for key in self._key_list:
             self.client.delete(key)
 
-    def __repr__(self) -> str:
-        return f"<Queue {self.name!r}>"
 
-
-__all__ = ["CANCELLED", "Batch", "Queue", "connect"]
+__all__ = ["CANCELLED", "Batch", "Call", "Queue", "QueueCore", "connect"]

@@ -130,9 +130,25 @@ local function take_tokens(t, want, rate, burst)
   return n
 end
 
+-- Counts the attempt of the current delivery of an active job when it
+-- starts; a delivery that never started spends no attempt. Returns 1 when
+-- marked (or already marked), 0 when the token is stale.
+local function start_job(id, token, us)
+  local status = load_status(id)
+  if not status or status.state ~= 'active' or status.token ~= token then return 0 end
+  if status.started ~= token then
+    status.attempts = status.attempts + 1
+    status.started = token
+    status.started_at = us
+    save_status(id, status)
+  end
+  return 1
+end
+
 -- Moves up to `count` queued jobs to active for `worker` and appends
--- id, job JSON and status JSON of each to `out`.
-local function take_jobs(out, t, us, lease, worker, count)
+-- id, job JSON and status JSON of each to `out`. The first `starts` of
+-- them are marked started: their attempt is counted now.
+local function take_jobs(out, t, us, lease, worker, count, starts)
   local taken = 0
   while taken < count do
     local popped = redis.call('ZPOPMIN', K.queued)
@@ -143,10 +159,15 @@ local function take_jobs(out, t, us, lease, worker, count)
     -- A queued id without data was purged by hand; skip it rather than stall.
     if status and spec then
       status.state = 'active'
-      status.attempts = status.attempts + 1
       status.token = status.token + 1
-      status.started_at = us
+      status.started = nil
+      status.leased_at = us
       status.worker = worker
+      if taken < starts then
+        status.attempts = status.attempts + 1
+        status.started = status.token
+        status.started_at = us
+      end
       save_status(id, status)
       redis.call('ZADD', K.active, t + lease, id)
       out[#out + 1] = id
@@ -160,6 +181,11 @@ end
 local function finish_job(id, token, result, t, us, ttl, cap)
   local status = load_status(id)
   if not status or status.state ~= 'active' or status.token ~= token then return 0 end
+  -- A result proves the delivery ran, whether or not its start was marked.
+  if status.started ~= token then
+    status.attempts = status.attempts + 1
+    status.started = token
+  end
   redis.call('HSET', K.results, id, result)
   status.error = nil
   close_job(id, status, 'done', t, us, ttl, cap)
@@ -206,24 +232,31 @@ return {id, 1}
 
 # ARGV: lease seconds, worker name, jobs to fetch, seconds to keep done jobs,
 # list cap, concurrency limit (0: none), rate per second (0: none), burst,
-# then id, fencing token and result JSON of each job to acknowledge as done.
-# Acknowledges first, promotes due delayed jobs, then leases up to the
-# requested number of jobs, so a busy worker needs one call per batch.
-# Returns {acks, jobs, wait}: one flag per acknowledged job (1 stored, 0
-# stale), id/job JSON/status JSON triples, and when no job was taken the
-# seconds until a delayed job is due or ''.
+# how many of the fetched jobs to mark started, the id and fencing token of
+# a leased job to mark started ('' and 0: none), then id, fencing token and
+# result JSON of each job to acknowledge as done.
+# Acknowledges first, marks the start, promotes due delayed jobs, then
+# leases up to the requested number of jobs, so a worker makes one call per
+# job it starts (or per batch, when it marks a whole batch started).
+# Returns {acks, started, jobs, wait}: one flag per acknowledged job (1
+# stored, 0 stale), 1 when the start was marked (0 stale or none asked),
+# id/job JSON/status JSON triples, and when no job was taken the seconds
+# until a delayed job is due or ''.
 ACK_FETCH = (
     _PRELUDE
     + """
 local lease, worker, count = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local ttl, cap = tonumber(ARGV[4]), tonumber(ARGV[5])
 local limit, rate, burst = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local starts, start_id, start_token = tonumber(ARGV[9]), ARGV[10], tonumber(ARGV[11])
 local t, us = clock()
 local acks = {}
-for i = 9, #ARGV, 3 do
+for i = 12, #ARGV, 3 do
   acks[#acks + 1] = finish_job(ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2],
                                t, us, ttl, cap)
 end
+local started = 0
+if start_id ~= '' then started = start_job(start_id, start_token, us) end
 local jobs = {}
 if count > 0 then
   promote_due(t, 100)
@@ -233,7 +266,7 @@ if count > 0 then
   if count > 0 and redis.call('ZCARD', K.queued) > 0 then
     count = take_tokens(t, count, rate, burst)
   end
-  if count > 0 then take_jobs(jobs, t, us, lease, worker, count) end
+  if count > 0 then take_jobs(jobs, t, us, lease, worker, count, starts) end
 end
 local wait = ''
 if #jobs == 0 then
@@ -241,7 +274,7 @@ if #jobs == 0 then
   if first[2] then wait = tostring(tonumber(first[2]) - t) end
   if redis.call('ZCARD', K.queued) > 0 then wait = '0.05' end
 end
-return {acks, jobs, wait}
+return {acks, started, jobs, wait}
 """
 )
 
@@ -282,6 +315,11 @@ if not status or status.state ~= 'active' or status.token ~= token then
   return 'stale'
 end
 status.error = ARGV[3]
+-- A failure proves the delivery ran, whether or not its start was marked.
+if status.started ~= token then
+  status.attempts = status.attempts + 1
+  status.started = token
+end
 local t, us = clock()
 if status.cancel then
   close_job(id, status, 'cancelled', t, us, tonumber(ARGV[5]), tonumber(ARGV[6]))
@@ -301,7 +339,7 @@ return ARGV[7]
 )
 
 # ARGV: pairs of job id and fencing token. Gives unfinished jobs back
-# without using up their attempt, at the head of their priority.
+# without using up their attempt: a started delivery's attempt is undone.
 # Returns one flag per job: 1 released, 0 stale token.
 RELEASE = (
     _PRELUDE
@@ -311,7 +349,8 @@ for i = 1, #ARGV, 2 do
   local id, token = ARGV[i], tonumber(ARGV[i + 1])
   local status = load_status(id)
   if status and status.state == 'active' and status.token == token then
-    status.attempts = status.attempts - 1
+    if status.started == token then status.attempts = status.attempts - 1 end
+    status.started = nil
     redis.call('ZREM', K.active, id)
     redis.call('HDEL', K.progress, id)
     push_queued(id, status)
@@ -340,7 +379,9 @@ return 1
 
 # ARGV: max jobs to handle, seconds to keep failed jobs, list cap, lease.
 # Requeues active jobs whose lease expired (or fails them when no attempt is
-# left), promotes due delayed jobs and deletes finished jobs whose time is up.
+# left; a delivery that never started goes back without spending an
+# attempt), promotes due delayed jobs and deletes finished jobs whose time
+# is up.
 # A server that started less than a lease ago was down, so no heartbeat
 # could renew anything: then every lease is extended by one lease instead
 # of expiring jobs whose workers are still running them.
@@ -367,6 +408,12 @@ for _, id in ipairs(expired) do
   local status = load_status(id)
   if not status then
     redis.call('ZREM', K.active, id)
+  elseif status.started ~= status.token and not status.cancel then
+    status.started = nil
+    redis.call('ZREM', K.active, id)
+    redis.call('HDEL', K.progress, id)
+    push_queued(id, status)
+    requeued[#requeued + 1] = id
   else
     status.error = 'lease expired during attempt ' .. status.attempts .. ' of ' ..
       status.max_attempts .. ': the worker stopped or lost its connection'
@@ -441,6 +488,7 @@ redis.call('LREM', K.failed, 0, id)
 redis.call('ZREM', K.expires, id)
 redis.call('HDEL', K.results, id)
 status.attempts = 0
+status.started = nil
 status.cancel = nil
 status.error = nil
 status.finished_at = nil

@@ -259,6 +259,15 @@ class Worker:
 
     With several queues, each fetch picks a queue at random in proportion
     to ``weights`` and falls back to the others when it is empty.
+
+    With ``exact_attempts`` (the default) a job's attempt is counted when it
+    starts: the call that acknowledges the previous job marks the next one
+    started, so a job leased in a batch but never started (its worker was
+    killed) goes back without spending an attempt, and a killed worker loses
+    at most one result. That is one script call per job. Without it, a
+    whole batch is marked started when it is leased and short jobs are
+    acknowledged in groups: a few calls per hundred short jobs, but a killed
+    worker spends an attempt of every job it held.
     """
 
     def __init__(
@@ -277,6 +286,7 @@ class Worker:
         scheduler: Scheduler | None = None,
         max_unacked: int = MAX_UNACKED,
         ack_now_seconds: float = ACK_NOW_SECONDS,
+        exact_attempts: bool = True,
     ) -> None:
         self.queues = [queue] if isinstance(queue, Queue) else list(queue)
         if not self.queues:
@@ -299,6 +309,7 @@ class Worker:
         self.scheduler = scheduler
         self.max_unacked = max(1, max_unacked)
         self.ack_now_seconds = ack_now_seconds
+        self.exact_attempts = exact_attempts
         self.jobs_run = 0
         self._stop = threading.Event()
         self._last_recover = 0.0
@@ -312,6 +323,8 @@ class Worker:
         self._interrupter: _Interrupter | None = None
         self._heartbeat: Heartbeat | None = None
         self._handed_back = threading.Event()
+        # (job id, token) of leased jobs whose start is marked in Redis.
+        self._started: set[tuple[str, int]] = set()
 
     def lookup(self, task: str) -> Task:
         """Return the task registered as ``task`` (kind ``queue.task``)."""
@@ -405,7 +418,45 @@ class Worker:
             with self._lock:
                 self._buffer.appendleft(next_job)
             return False
-        self.execute(next_job[1], next_job[0])
+        queue, job = next_job
+        if not self._mark_started(queue, job):
+            return False
+        self.execute(job, queue)
+        return True
+
+    def _mark_started(self, queue: Queue, job: Job) -> bool:
+        """Mark ``job`` started before it runs; False when its lease was lost."""
+        key = (job.id, job.token)
+        if not self.exact_attempts or key in self._started:
+            self._started.discard(key)
+            return True
+        acks = self._acks.pop(id(queue), [])
+        try:
+            batch = self._with_reconnect(
+                lambda: queue.ack_fetch(self.name, 0, acks, start=job)
+            )
+        except BaseException:
+            self._acks.setdefault(id(queue), [])[:0] = acks
+            raise
+        if batch is None:
+            # Stopping while Redis was away: the job was never started.
+            self._acks.setdefault(id(queue), [])[:0] = acks
+            with self._lock:
+                self._buffer.appendleft((queue, job))
+            return False
+        self._log_stale(acks, batch.acked)
+        if len(self.queues) > 1:
+            self._flush_acks()
+        if not batch.started:
+            if self._heartbeat is not None:
+                self._heartbeat.untrack(job)
+            logger.warning(
+                "worker %s: job %s not started: its lease passed to a newer "
+                "delivery or it was cancelled",
+                self.name,
+                job.id,
+            )
+            return False
         return True
 
     def _order(self) -> list[Queue]:
@@ -420,8 +471,9 @@ class Worker:
         for queue in self._order():
             acks = self._acks.pop(id(queue), [])
             count = 0 if self._stop.is_set() else self._batch_size()
+            starts = 1 if self.exact_attempts else count
             try:
-                batch = queue.ack_fetch(self.name, count, acks)
+                batch = queue.ack_fetch(self.name, count, acks, starts=starts)
             except BaseException:
                 # Unacknowledged results are kept and sent again, and a
                 # repeated acknowledgement of a stored result is a no-op.
@@ -429,6 +481,8 @@ class Worker:
                 raise
             self._log_stale(acks, batch.acked)
             if batch.jobs:
+                first = batch.jobs[0]
+                self._started.add((first.id, first.token))
                 with self._lock:
                     self._buffer.extend((queue, job) for job in batch.jobs)
                 if self._heartbeat is not None:
@@ -525,6 +579,7 @@ class Worker:
                 )
                 continue
             for job, flag in zip(jobs, flags, strict=True):
+                self._started.discard((job.id, job.token))
                 if self._heartbeat is not None:
                     self._heartbeat.untrack(job)
                 if flag:
@@ -563,7 +618,9 @@ class Worker:
         try:
             self._run_task(job, queue)
             elapsed = time.monotonic() - started
-            if (
+            # With exact attempts the next call, which marks the next start
+            # or fetches, carries the result at once.
+            if not self.exact_attempts and (
                 elapsed >= self.ack_now_seconds
                 or self._pending_acks() >= self.max_unacked
             ):
