@@ -236,19 +236,33 @@ def enqueue(  # noqa: PLR0917 - click passes one argument per option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
 @click.option("--failed", "failed_limit", default=5, help="Recent failures to show.")
-def status(as_json: bool, queue_name: str | None, failed_limit: int) -> None:
-    """Print job counts by state and the most recent failures."""
+@click.option("--active", "active_limit", default=10, help="Running jobs to show.")
+def status(
+    as_json: bool, queue_name: str | None, failed_limit: int, active_limit: int
+) -> None:
+    """Print job counts by state, the running jobs and the latest failures."""
     _, config, _ = _load()
     queue = _queue(config, queue_name)
     counts = queue.counts()
+    active = queue.recent("active", active_limit)
     failed = queue.recent("failed", failed_limit)
     if as_json:
-        report = {"queue": queue.name, "counts": counts, "recent_failed": failed}
+        report = {
+            "queue": queue.name,
+            "counts": counts,
+            "active": active,
+            "recent_failed": failed,
+        }
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"queue {queue.name}")
     for state_name, count in counts.items():
         click.echo(f"  {state_name:<8} {count}")
+    for job in active:
+        click.echo(
+            f"active {job['id']} {job['task']} on {job['worker']}, attempt "
+            f"{job['attempts']}/{job['max_attempts']}"
+        )
     for job in failed:
         click.echo(f"failed {job['id']} {job['task']}: {job['error']}")
     sys.stdout.flush()
