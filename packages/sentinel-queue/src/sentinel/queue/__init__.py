@@ -17,10 +17,12 @@ if TYPE_CHECKING:
         QueueConfigError,
         QueueConnectionError,
         QueueError,
+        RecordError,
         ServerStartError,
     )
     from sentinel.queue._job import Job
     from sentinel.queue._keys import QueueKeys
+    from sentinel.queue._model import RedisModel
     from sentinel.queue._pool import WorkerPool
     from sentinel.queue._queue import Batch, Queue, connect
     from sentinel.queue._server import EmbeddedRedis, find_free_port
@@ -39,6 +41,8 @@ _MODULES = {
     "QueueConnectionError": "_errors",
     "QueueError": "_errors",
     "QueueKeys": "_keys",
+    "RecordError": "_errors",
+    "RedisModel": "_model",
     "ServerStartError": "_errors",
     "Worker": "_worker",
     "WorkerPool": "_pool",
@@ -59,6 +63,8 @@ __all__ = [
     "QueueConnectionError",
     "QueueError",
     "QueueKeys",
+    "RecordError",
+    "RedisModel",
     "ServerStartError",
     "Worker",
     "WorkerPool",

@@ -31,3 +31,7 @@ class JobTimeoutError(QueueError):
 
 class JobCancelledError(QueueError):
     """A running job was cancelled on request and interrupted."""
+
+
+class RecordError(QueueError, ValueError):
+    """A model cannot be stored as, or loaded from, a Redis record."""
