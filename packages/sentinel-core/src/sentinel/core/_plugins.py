@@ -10,11 +10,8 @@ import time
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from sentinel.core import hookspecs
 from sentinel.core._discovery import (
     ENTRY_POINT_GROUP,
     Candidate,
@@ -31,6 +28,9 @@ from sentinel.core._manifest import (
 from sentinel.core._registry import TypeRegistry
 from sentinel.core._types import CommandSpec, ConfigSection, TypeSpec
 from sentinel.core._version import CORE_API_VERSION, in_range
+
+if TYPE_CHECKING:
+    import pluggy
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +158,7 @@ class PluginHost:
         self.disabled = set(disabled)
         self.only = set(only) if only is not None else None
         self.trace = trace
-        self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-        self._pm.add_hookspecs(hookspecs)
+        self._manager: pluggy.PluginManager | None = None
         self.plugins: list[PluginInfo] = []
         self._prefer = dict(prefer or {})
         self.registry = TypeRegistry(self._prefer)
@@ -324,6 +323,21 @@ class PluginHost:
             self._rebuild()
 
     @property
+    def _pm(self) -> pluggy.PluginManager:
+        """The pluggy manager, created when a plugin module is first registered.
+
+        Listing declared plugins never needs it, so pluggy is imported late.
+        """
+        if self._manager is None:
+            import pluggy
+
+            from sentinel.core import hookspecs
+
+            self._manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+            self._manager.add_hookspecs(hookspecs)
+        return self._manager
+
+    @property
     def pm(self) -> pluggy.PluginManager:
         """The pluggy manager, with every enabled plugin imported."""
         self.import_plugins()
@@ -341,6 +355,8 @@ class PluginHost:
             return False
         info.import_seconds = time.perf_counter() - started
         info.imported = True
+        import pluggy
+
         try:
             self._pm.register(module, name=info.id)
         except pluggy.PluginValidationError as exc:
