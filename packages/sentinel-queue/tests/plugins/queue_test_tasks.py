@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -25,7 +26,12 @@ TASKS = (
     "record",
     "nested",
     "unserialisable",
+    "aecho",
+    "aflaky",
+    "aslow",
 )
+# How many qtest.aslow jobs run at once now, and the most seen so far.
+RUNNING = {"now": 0, "max": 0}
 
 
 @hookimpl
@@ -88,3 +94,30 @@ def unserialisable(ctx: TaskContext, payload: dict[str, Any]) -> Any:
 def _append(path: str, line: str) -> None:
     with Path(path).open("a", encoding="utf-8") as log:
         log.write(line + "\n")
+
+
+async def aecho(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Return the payload and the attempt, from a coroutine."""
+    await asyncio.sleep(0)
+    ctx.progress(1.0, "echoed")
+    return {"payload": payload, "attempt": ctx.attempt}
+
+
+async def aflaky(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Fail until attempt payload['succeed_on'], recording each attempt."""
+    _append(payload["log"], f"start {ctx.job_id} {os.getpid()} {ctx.attempt}")
+    await asyncio.sleep(0.01)
+    if ctx.attempt < payload["succeed_on"]:
+        raise RuntimeError(f"attempt {ctx.attempt} broke")
+    return {"attempt": ctx.attempt}
+
+
+async def aslow(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Sleep payload['sleep'] seconds, counting how many run at once."""
+    RUNNING["now"] += 1
+    RUNNING["max"] = max(RUNNING["max"], RUNNING["now"])
+    try:
+        await asyncio.sleep(float(payload.get("sleep", 0.05)))
+    finally:
+        RUNNING["now"] -= 1
+    return None

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sentinel.queue._aio import AsyncJobContext, AsyncQueue, AsyncWorker
     from sentinel.queue._errors import (
         JobCancelledError,
         JobEncodingError,
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from sentinel.queue._worker import JobContext, Worker
 
 _MODULES = {
+    "AsyncJobContext": "_aio",
+    "AsyncQueue": "_aio",
+    "AsyncWorker": "_aio",
     "Batch": "_queue",
     "EmbeddedRedis": "_server",
     "Job": "_job",
@@ -51,6 +55,9 @@ _MODULES = {
 }
 
 __all__ = [
+    "AsyncJobContext",
+    "AsyncQueue",
+    "AsyncWorker",
     "Batch",
     "EmbeddedRedis",
     "Job",
