@@ -107,10 +107,20 @@ async def test_jobs_limit(client: Client, queue: Queue, jobs: Any) -> None:
     assert len(body["jobs"]) == 2
 
 
+async def test_jobs_lists_queued_and_active(client: Client, queue: Queue) -> None:
+    waiting = queue.enqueue("box.upload", {"n": 1})
+
+    queued = await (await client.get("/api/jobs?state=queued")).json()
+    active = await (await client.get("/api/jobs?state=active")).json()
+
+    assert [job["id"] for job in queued["jobs"]] == [waiting]
+    assert active["jobs"] == []
+
+
 @pytest.mark.parametrize(
     ("query", "fragment"),
     [
-        ("state=queued", "invalid state 'queued'"),
+        ("state=running", "invalid state 'running'"),
         ("state=done&limit=0", "invalid limit '0'"),
         ("state=done&limit=501", "invalid limit '501'"),
         ("state=done&limit=ten", "invalid limit 'ten'"),

@@ -56,4 +56,8 @@ class JobQueue(Protocol):
         """Count jobs by state: queued, active, delayed, done, failed."""
 
     def recent(self, state: str, limit: int = 50) -> list[dict[str, Any]]:
-        """List the most recent jobs in ``done`` or ``failed`` state, newest first."""
+        """List up to ``limit`` jobs in one state.
+
+        States are queued, active, delayed, done and failed; done and failed
+        jobs come newest first.
+        """

@@ -13,7 +13,7 @@ from sentinel.web._responses import error_response, json_response
 
 logger = logging.getLogger(__name__)
 
-JOB_STATES = ("done", "failed")
+JOB_STATES = ("queued", "active", "delayed", "done", "failed")
 MAX_JOBS = 500
 DEFAULT_JOBS = 50
 MAX_EVENTS = 1000
@@ -49,11 +49,13 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def get_jobs(request: web.Request) -> web.Response:
-    """GET /api/jobs?state=done|failed&limit=N: the newest jobs in one state."""
+    """GET /api/jobs?state=STATE&limit=N: jobs in one state, as the queue lists them."""
     state = request.query.get("state", "done")
     if state not in JOB_STATES:
         return error_response(
-            request, f"invalid state {state!r}: expected 'done' or 'failed'", 400
+            request,
+            f"invalid state {state!r}: expected one of {', '.join(JOB_STATES)}",
+            400,
         )
     try:
         limit = query_int(request, "limit", DEFAULT_JOBS, 1, MAX_JOBS)
