@@ -41,8 +41,16 @@ async def hash_file(path: str | Path, algorithm: str = "sha1") -> str:
 
 
 async def load_file_async(path: str | Path) -> DataFile:
-    """Detect and load ``path`` with :func:`load_file` in a worker thread."""
-    return await asyncio.to_thread(load_file, path)
+    """Detect, load and validate ``path`` in a worker thread.
+
+    Validation runs in the thread too, so reading the summary afterwards
+    does not block the event loop.
+    """
+    return await asyncio.to_thread(_load_validated, path)
+
+
+def _load_validated(path: str | Path) -> DataFile:
+    return load_file(path).validate()
 
 
 def _hash(path: Path, algorithm: str) -> str:

@@ -10,14 +10,17 @@ from sentinel.files._issues import ERROR, WARNING, Issue
 
 
 class DataFile:
-    """A file read into memory (or indexed for lazy reading) by its format.
+    """A file read into memory (or opened for lazy reading) by its format.
 
     Subclasses set ``format`` and ``extensions`` and implement :meth:`_parse`,
     which raises a :class:`FilesError` subclass when the file cannot be read
-    and records recoverable problems with :meth:`warn`.
+    and records recoverable problems with :meth:`warn`. A subclass whose
+    :meth:`_parse` reads only what reading rows needs implements
+    :meth:`_finish` for the rest; :meth:`validate`, :meth:`summary` and the
+    issue lists run it once, on first use.
     """
 
-    __slots__ = ("issues", "path", "size")
+    __slots__ = ("_finished", "_issues", "path", "size")
 
     format: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()
@@ -25,20 +28,46 @@ class DataFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.size = 0
-        self.issues: list[Issue] = []
+        self._issues: list[Issue] = []
+        self._finished = False
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Read and validate ``path``; raise a :class:`FilesError` if it fails."""
+        """Open ``path`` and check what reading it needs.
+
+        Raises a :class:`FilesError` if the file cannot be read. Formats that
+        read rows lazily check the rest in :meth:`validate`.
+        """
         instance = cls(Path(path))
         try:
             instance.size = instance._stat_size()
             instance._parse()
         except FilesError as exc:
-            exc.path = exc.path or str(instance.path)
-            exc.format = exc.format or cls.format
+            instance._locate(exc)
             raise
         return instance
+
+    def validate(self) -> Self:
+        """Read the parts of the file that loading left for later.
+
+        Raises a :class:`FilesError` when they show the file cannot be used;
+        afterwards :attr:`issues` lists every problem found. Runs once.
+        """
+        if not self._finished:
+            try:
+                self._finish()
+            except FilesError as exc:
+                self._locate(exc)
+                raise
+            self._finished = True
+        return self
+
+    def close(self) -> None:
+        """Release what the file class keeps open for reading rows."""
+
+    def _locate(self, exc: FilesError) -> None:
+        exc.path = exc.path or str(self.path)
+        exc.format = exc.format or self.format
 
     @classmethod
     def sniff(cls, head: bytes) -> str | None:
@@ -69,9 +98,18 @@ class DataFile:
     def _parse(self) -> None:
         raise NotImplementedError
 
+    def _finish(self) -> None:
+        """Read what :meth:`_parse` left for later; by default nothing."""
+
     def warn(self, code: str, message: str, hint: str = "", **where: Any) -> None:
         """Record a problem that does not stop the file from being used."""
-        self.issues.append(Issue(code, message, WARNING, hint=hint, **where))
+        self._issues.append(Issue(code, message, WARNING, hint=hint, **where))
+
+    @property
+    def issues(self) -> list[Issue]:
+        """Every problem found, after :meth:`validate` has read the whole file."""
+        self.validate()
+        return self._issues
 
     @property
     def warnings(self) -> list[Issue]:
@@ -84,7 +122,11 @@ class DataFile:
         return [issue for issue in self.issues if issue.severity == ERROR]
 
     def summary(self) -> dict[str, Any]:
-        """Describe the file's format and shape as a JSON-ready dict."""
+        """Describe the file's format and shape as a JSON-ready dict.
+
+        Runs :meth:`validate` first, so it may raise a :class:`FilesError`.
+        """
+        self.validate()
         return {
             "format": self.format,
             "path": str(self.path),

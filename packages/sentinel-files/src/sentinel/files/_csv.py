@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import csv
-import re
+import io
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TextIO
 
 from sentinel.files._base import DataFile
+from sentinel.files._columns import ColumnPlan, convert_cell, plan_columns
 from sentinel.files._dialect import Dialect, detect_dialect
 from sentinel.files._encoding import detect_encoding
 from sentinel.files._errors import InvalidFileError
 
+__all__ = ["CsvFile", "TsvFile", "convert_cell"]
+
 SAMPLE_CHARS = 64 * 1024
+# Records handed from the csv module to the converters at a time: large
+# enough that per-batch checks cost little per row, small enough to stream.
+BATCH_ROWS = 2048
 MAX_ROW_WARNINGS = 20
-INTEGER = re.compile(r"[+-]?(0|[1-9][0-9]*)")
-DECIMAL = re.compile(r"[+-]?(0|[1-9][0-9]*)?\.[0-9]+([eE][+-]?[0-9]+)?")
 
 # Some real files hold cells far above the csv module's 128 KiB default.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -26,21 +32,28 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 class CsvFile(DataFile):
     """A delimited text file with a header row.
 
-    Loading detects the encoding and dialect and counts the records in one
-    pass; :meth:`rows` and :meth:`records` read the file again lazily.
+    Loading detects the encoding and dialect from the first part of the file
+    and reads the header; :meth:`rows`, :meth:`records` and
+    :meth:`typed_rows` stream the records. The record count, blank and
+    ragged rows are counted on first use of :attr:`row_count`,
+    :meth:`summary` or :meth:`validate`, which read the whole file once.
     Values stay text ("NA", "0123" and "no" are kept as written);
     :meth:`typed_rows` converts plain numbers on the fly.
     """
 
     __slots__ = (
-        "blank_rows",
+        "_blank_rows",
+        "_encoding_sampled",
+        "_plan",
+        "_row_count",
+        "_sample",
+        "_sample_complete",
         "comment_lines",
         "dialect",
         "encoding",
         "encoding_reason",
         "header",
         "line_ending",
-        "row_count",
     )
 
     format = "csv"
@@ -51,51 +64,63 @@ class CsvFile(DataFile):
         super().__init__(path)
         self.encoding = "utf-8"
         self.encoding_reason = ""
+        self._encoding_sampled = False
         self.dialect = Dialect(",")
         self.comment_lines = 0
         self.header: list[str] = []
-        self.row_count = 0
-        self.blank_rows = 0
         self.line_ending = "LF"
+        self._row_count = 0
+        self._blank_rows = 0
+        self._sample = ""
+        self._sample_complete = False
+        self._plan: ColumnPlan | None = None
 
     def _parse(self) -> None:
-        guess = detect_encoding(self.path)
+        guess = detect_encoding(self.path, whole_file=False)
         self.encoding, self.encoding_reason = guess.encoding, guess.reason
-        sample, complete = self._read_sample()
-        self.line_ending = _line_ending(sample)
-        self.dialect = detect_dialect(sample, complete, self.fixed_delimiter)
-        records = self._records()
-        try:
-            self.header = next(records)
-        except StopIteration:
+        self._encoding_sampled = guess.encoding == "utf-8"
+        self._read_start()
+
+    def _read_start(self) -> None:
+        """Read the sample, detect the dialect and read the header row."""
+        self._sample, self._sample_complete = self._read_sample()
+        self.line_ending = _line_ending(self._sample)
+        self.dialect = detect_dialect(
+            self._sample, self._sample_complete, self.fixed_delimiter
+        )
+        self._plan = None
+        with self._reader() as reader:
+            header = next(filter(None, reader), None)
+        if header is None:
             raise InvalidFileError(
                 f"{self.path}: no header row; the file holds only blank or "
                 f"comment lines",
                 code="no-header",
                 hint="Add a header row naming the columns.",
-            ) from None
-        self._count(records)
+            )
+        self.header = header
 
     def _read_sample(self) -> tuple[str, bool]:
         with self._open() as stream:
-            lines = _skip_comments(stream)
-            self.comment_lines = lines.count
+            self.comment_lines, lines = _skip_comments(stream)
             sample = "".join(_take(lines, SAMPLE_CHARS))
             complete = stream.read(1) == ""
         return sample, complete
 
-    def _open(self) -> Any:
+    def _open(self) -> TextIO:
         return self.path.open(encoding=self.encoding, newline="")
 
-    def _records(self) -> Iterator[list[str]]:
+    @contextmanager
+    def _reader(self) -> Iterator[Iterator[list[str]]]:
+        """Open the file and give a csv reader of every record after comments.
+
+        Blank lines come out as empty lists. Decoding and syntax errors while
+        the reader is used become :class:`InvalidFileError`.
+        """
         try:
             with self._open() as stream:
-                reader = csv.reader(
-                    _skip_comments(stream), **self.dialect.reader_options()
-                )
-                for record in reader:
-                    if record:
-                        yield record
+                _, lines = _skip_comments(stream)
+                yield csv.reader(lines, **self.dialect.reader_options())
         except UnicodeDecodeError as exc:
             raise InvalidFileError(
                 f"{self.path}: byte {exc.object[exc.start : exc.end]!r} at offset "
@@ -110,27 +135,55 @@ class CsvFile(DataFile):
                 hint="Check the quoting around the reported line.",
             ) from None
 
-    def _count(self, records: Iterable[list[str]]) -> None:
+    def _batches(self) -> Iterator[list[list[str]]]:
+        """Yield the records after the header in lists, blank lines included."""
+        with self._reader() as reader:
+            next(filter(None, reader), None)
+            while batch := list(islice(reader, BATCH_ROWS)):
+                yield batch
+
+    def _finish(self) -> None:
+        try:
+            self._count()
+        except InvalidFileError as exc:
+            if exc.code != "encoding" or not self._encoding_sampled:
+                raise
+            # Only the start of the file was checked; it was UTF-8 and a
+            # later part is not, so choose the encoding from the whole file.
+            guess = detect_encoding(self.path)
+            self._encoding_sampled = False
+            if guess.encoding == self.encoding:
+                raise
+            self.encoding, self.encoding_reason = guess.encoding, guess.reason
+            self._read_start()
+            self._count()
+
+    def _count(self) -> None:
         width = len(self.header)
-        ragged = 0
-        for number, record in enumerate(records, start=1):
-            self.row_count = number
-            if not any(record):
-                self.blank_rows += 1
-            if len(record) != width:
-                ragged += 1
-                if ragged <= MAX_ROW_WARNINGS:
-                    self._warn_ragged(number, len(record), width)
+        count = blank = ragged = 0
+        ragged_rows: list[tuple[int, int]] = []
+        for batch in self._batches():
+            for record in filter(None, batch):
+                count += 1
+                if not any(record):
+                    blank += 1
+                if len(record) != width:
+                    ragged += 1
+                    if ragged <= MAX_ROW_WARNINGS:
+                        ragged_rows.append((count, len(record)))
+        self._row_count, self._blank_rows = count, blank
+        for row, fields in ragged_rows:
+            self._warn_ragged(row, fields, width)
         if ragged > MAX_ROW_WARNINGS:
             self.warn(
                 "ragged-rows",
                 f"{ragged} rows in all have a field count other than {width}; "
                 f"only the first {MAX_ROW_WARNINGS} are listed",
             )
-        if self.blank_rows:
+        if blank:
             self.warn(
                 "empty-rows",
-                f"{self.blank_rows} rows have only empty fields",
+                f"{blank} rows have only empty fields",
                 hint="Remove trailing rows of bare delimiters if they are not data.",
             )
 
@@ -143,11 +196,22 @@ class CsvFile(DataFile):
             row=row,
         )
 
+    @property
+    def row_count(self) -> int:
+        """The number of data records, header and blank lines excluded."""
+        self.validate()
+        return self._row_count
+
+    @property
+    def blank_rows(self) -> int:
+        """The number of records whose fields are all empty."""
+        self.validate()
+        return self._blank_rows
+
     def rows(self) -> Iterator[list[str]]:
         """Yield the data rows (header excluded) as lists of text, lazily."""
-        records = self._records()
-        next(records, None)
-        yield from records
+        for batch in self._batches():
+            yield from filter(None, batch)
 
     def records(self) -> Iterator[dict[str, str]]:
         """Yield the data rows as dicts keyed by the header, lazily.
@@ -162,11 +226,29 @@ class CsvFile(DataFile):
     def typed_rows(self) -> Iterator[list[Any]]:
         """Yield data rows with plain numbers converted, lazily.
 
-        Empty fields become None. Numbers with leading zeros ("0123"),
-        thousands separators or decimal commas stay text, and so does "NA".
+        Empty fields become None. Each column's kind is chosen from the
+        sampled start of the file: a column of plain integers yields ints,
+        one of decimals floats, and one of text stays text, so a number in
+        a column whose sampled values are all text is kept as written.
+        Values that do not fit their column's kind, and columns that mix
+        kinds, are converted one by one: numbers with leading zeros
+        ("0123"), spaces, thousands separators or decimal commas stay text,
+        and so does "NA".
         """
-        for row in self.rows():
-            yield [convert_cell(value) for value in row]
+        plan = self.column_plan()
+        for batch in self._batches():
+            yield from plan.convert(batch)
+
+    def column_plan(self) -> ColumnPlan:
+        """The per-column converters :meth:`typed_rows` uses, from the sample."""
+        if self._plan is None:
+            with io.StringIO(self._sample, newline="") as stream:
+                reader = csv.reader(stream, **self.dialect.reader_options())
+                records = [record for record in reader if record]
+            if not self._sample_complete and len(records) > 1:
+                records.pop()
+            self._plan = plan_columns(records[1:], len(self.header))
+        return self._plan
 
     def _describe(self) -> dict[str, Any]:
         return {
@@ -177,7 +259,7 @@ class CsvFile(DataFile):
             "line_ending": self.line_ending,
             "comment_lines": self.comment_lines,
             "header": list(self.header),
-            "rows": self.row_count,
+            "rows": self._row_count,
             "columns": len(self.header),
         }
 
@@ -192,43 +274,15 @@ class TsvFile(CsvFile):
     fixed_delimiter = "\t"
 
 
-def convert_cell(value: str) -> Any:
-    """Convert one CSV field to int, float or None when it is plainly one."""
-    if value == "":
-        return None
-    if INTEGER.fullmatch(value):
-        return int(value)
-    if DECIMAL.fullmatch(value):
-        return float(value)
-    return value
-
-
-class _CommentSkipper:
-    """Iterate lines, dropping the ``#`` comment lines before the header."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._lines = iter(lines)
-        self.count = 0
-        self._first: str | None = None
-        for line in self._lines:
-            if line.startswith("#"):
-                self.count += 1
-                continue
-            self._first = line
-            break
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        if self._first is not None:
-            line, self._first = self._first, None
-            return line
-        return next(self._lines)
-
-
-def _skip_comments(stream: Iterable[str]) -> _CommentSkipper:
-    return _CommentSkipper(stream)
+def _skip_comments(stream: Iterable[str]) -> tuple[int, Iterator[str]]:
+    """Drop the ``#`` comment lines before the header; return their count."""
+    lines = iter(stream)
+    count = 0
+    for line in lines:
+        if not line.startswith("#"):
+            return count, chain((line,), lines)
+        count += 1
+    return count, iter(())
 
 
 def _take(lines: Iterator[str], limit: int) -> Iterator[str]:

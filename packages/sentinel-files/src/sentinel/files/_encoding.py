@@ -38,36 +38,58 @@ class EncodingGuess:
     reason: str
 
 
-def detect_encoding(path: Path, sample_size: int = CHUNK) -> EncodingGuess:
+def detect_encoding(
+    path: Path, sample_size: int = CHUNK, *, whole_file: bool = True
+) -> EncodingGuess:
     """Detect the text encoding of ``path`` from its byte-order mark or bytes.
 
-    Checks a BOM first, then whether the whole file is valid UTF-8, then
-    chooses among cp1252, ISO-8859-7 and latin-1 from the non-ASCII bytes of
-    the first ``sample_size`` bytes.
+    Checks a BOM first, then whether the file is valid UTF-8, then chooses
+    among cp1252, ISO-8859-7 and latin-1 from the non-ASCII bytes of the
+    first ``sample_size`` bytes that are not UTF-8. With ``whole_file``
+    false only the first ``sample_size`` bytes are checked, and a reader
+    meets any later invalid byte as a decoding error.
     """
     with path.open("rb") as stream:
         head = stream.read(sample_size)
         for mark, encoding in BOMS:
             if head.startswith(mark):
                 return EncodingGuess(encoding, f"byte-order mark {mark.hex(' ')}")
-        if _is_utf8(head, stream):
-            if head.isascii():
-                return EncodingGuess("utf-8", "all bytes are ASCII")
-            return EncodingGuess("utf-8", "valid UTF-8 with non-ASCII characters")
-    return guess_single_byte(head)
+        partial = len(head) == sample_size and not whole_file
+        invalid = _first_invalid_chunk(head, None if partial else stream)
+    if invalid is None:
+        where = f" in the first {_size_name(sample_size)}" if partial else ""
+        if head.isascii():
+            return EncodingGuess("utf-8", f"all bytes{where} are ASCII")
+        return EncodingGuess("utf-8", f"valid UTF-8 with non-ASCII characters{where}")
+    return guess_single_byte(invalid)
 
 
-def _is_utf8(head: bytes, stream: BinaryIO) -> bool:
+def _first_invalid_chunk(head: bytes, stream: BinaryIO | None) -> bytes | None:
+    """Return the first chunk that is not UTF-8, or None if all of it is.
+
+    Without ``stream`` only ``head`` is checked, and a character cut at its
+    end counts as valid.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
     chunk = head
     try:
         while chunk:
             decoder.decode(chunk)
+            if stream is None:
+                return None
             chunk = stream.read(CHUNK)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False
-    return True
+        return chunk or head
+    return None
+
+
+def _size_name(size: int) -> str:
+    if size % (1 << 20) == 0:
+        return f"{size >> 20} MiB"
+    if size % 1024 == 0:
+        return f"{size >> 10} KiB"
+    return f"{size} bytes"
 
 
 def guess_single_byte(data: bytes) -> EncodingGuess:

@@ -48,6 +48,10 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
 
     try:
         loaded = load_file(path, registered_classes(ctx))
+        try:
+            loaded.validate()
+        finally:
+            loaded.close()
     except FilesError as exc:
         moved = _fail(ctx, route, path, relative, describe_error(exc))
         logger.warning("%r: job %s: rejected (%s)", str(path), ctx.job_id, exc.code)

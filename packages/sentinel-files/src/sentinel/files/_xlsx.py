@@ -8,7 +8,7 @@ from typing import Any
 
 from sentinel.files._base import DataFile
 from sentinel.files._errors import EncryptedFileError, InvalidFileError
-from sentinel.files._ooxml import read_package_facts
+from sentinel.files._ooxml import PackageFacts, read_package_facts
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -18,38 +18,68 @@ MAX_MERGED_LISTED = 100
 class XlsxFile(DataFile):
     """An Office Open XML workbook (Transitional or Strict).
 
-    Loading opens the workbook with python-calamine and records every
-    sheet's name, type, visibility, shape and merged ranges. Cell values are
-    read per sheet on demand with :meth:`rows`.
+    Loading checks the container and opens the workbook with python-calamine,
+    which reads the sheet list and shared strings; the open workbook serves
+    every later :meth:`rows` call. The per-sheet shapes, merged ranges, date
+    system and error cells are read on first use of :attr:`sheets`,
+    :meth:`summary` or :meth:`validate`.
     """
 
-    __slots__ = ("date1904", "has_macros", "sheets")
+    __slots__ = ("_facts", "_sheets", "_workbook", "sheet_names")
 
     format = "xlsx"
     extensions = (".xlsx",)
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        self.sheets: list[dict[str, Any]] = []
-        self.date1904 = False
-        self.has_macros = False
+        self.sheet_names: list[str] = []
+        self._sheets: list[dict[str, Any]] = []
+        self._facts = PackageFacts()
+        self._workbook: Any = None
 
     def _parse(self) -> None:
-        self._check_container()
-        workbook = self._open_workbook()
-        try:
-            for meta in workbook.sheets_metadata:
-                self.sheets.append(self._read_sheet(workbook, meta))
-        finally:
-            workbook.close()
-        if not self.sheets:
+        self._check_magic()
+        self._workbook = self._open_workbook()
+        metadata = self._workbook.sheets_metadata
+        if not metadata:
+            self.close()
             raise InvalidFileError(
                 f"{self.path}: the workbook lists no sheets; the file is corrupt",
                 code="corrupt",
                 hint="Open and save the workbook again in a spreadsheet program.",
             )
+        self.sheet_names = [meta.name for meta in metadata]
 
-    def _check_container(self) -> None:
+    def _finish(self) -> None:
+        self._read_package()
+        workbook = self._workbook or self._open_workbook()
+        try:
+            self._sheets = [
+                self._read_sheet(workbook, meta) for meta in workbook.sheets_metadata
+            ]
+        finally:
+            if workbook is not self._workbook:
+                workbook.close()
+
+    @property
+    def sheets(self) -> list[dict[str, Any]]:
+        """Each sheet's name, type, visibility, shape and merged ranges."""
+        self.validate()
+        return self._sheets
+
+    @property
+    def date1904(self) -> bool:
+        """True when the workbook counts dates from 1904 (old Mac Excel)."""
+        self.validate()
+        return self._facts.date1904
+
+    @property
+    def has_macros(self) -> bool:
+        """True when the package holds a VBA project; it is never run."""
+        self.validate()
+        return self._facts.has_macros
+
+    def _check_magic(self) -> None:
         with self.path.open("rb") as stream:
             magic = stream.read(8)
         if magic == OLE_MAGIC:
@@ -65,6 +95,8 @@ class XlsxFile(DataFile):
                 code="corrupt",
                 hint="Check that the file was copied completely.",
             )
+
+    def _read_package(self) -> None:
         try:
             with zipfile.ZipFile(self.path) as archive:
                 facts = read_package_facts(archive)
@@ -74,8 +106,7 @@ class XlsxFile(DataFile):
                 code="corrupt",
                 hint="Check that the file was copied completely.",
             ) from None
-        self.date1904 = facts.date1904
-        self.has_macros = facts.has_macros
+        self._facts = facts
         for cell in facts.error_cells:
             self.warn(
                 "error-cell",
@@ -139,25 +170,27 @@ class XlsxFile(DataFile):
 
         Dates honour the workbook's date system; error cells read as ``""``.
         """
-        import python_calamine
-
-        workbook = python_calamine.CalamineWorkbook.from_path(str(self.path))
-        try:
-            if isinstance(sheet, int):
-                found = workbook.get_sheet_by_index(sheet)
-            else:
-                found = workbook.get_sheet_by_name(sheet)
-            rows: list[list[Any]] = found.to_python()
-        finally:
-            workbook.close()
+        if self._workbook is None:
+            self._workbook = self._open_workbook()
+        if isinstance(sheet, int):
+            found = self._workbook.get_sheet_by_index(sheet)
+        else:
+            found = self._workbook.get_sheet_by_name(sheet)
+        rows: list[list[Any]] = found.to_python()
         return rows
+
+    def close(self) -> None:
+        """Close the workbook; a later :meth:`rows` call opens it again."""
+        if self._workbook is not None:
+            self._workbook.close()
+            self._workbook = None
 
     def _describe(self) -> dict[str, Any]:
         return {
-            "sheet_names": [sheet["name"] for sheet in self.sheets],
-            "sheets": self.sheets,
-            "date_system": "1904" if self.date1904 else "1900",
-            "macros": self.has_macros,
+            "sheet_names": list(self.sheet_names),
+            "sheets": self._sheets,
+            "date_system": "1904" if self._facts.date1904 else "1900",
+            "macros": self._facts.has_macros,
         }
 
 

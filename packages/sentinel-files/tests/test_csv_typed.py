@@ -1,0 +1,107 @@
+"""Typed CSV rows from per-column converters, and checks left for validate()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sentinel.files import CsvFile, XlsxFile
+from sentinel.files._columns import convert_cell
+
+# More records than the 64 KiB sample holds, with the padding below.
+SAMPLE_ROWS = 3000
+PADDING = "x" * 30
+
+
+def write(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+def test_typed_rows_match_cell_by_cell_conversion(tmp_path: Path) -> None:
+    lines = ["id,amount,code,name,qty"]
+    lines += [
+        f"{n},{n}.5,{n % 7:03d},name {n},{n if n % 5 else ''}" for n in range(500)
+    ]
+    path = write(tmp_path / "plain.csv", lines)
+    loaded = CsvFile.load(path)
+    expected = [[convert_cell(value) for value in row] for row in loaded.rows()]
+    assert list(loaded.typed_rows()) == expected
+    assert loaded.column_plan().kinds == (
+        "integer",
+        "decimal",
+        "text",
+        "text",
+        "integer",
+    )
+
+
+def test_values_after_the_sample_that_do_not_fit_stay_text(tmp_path: Path) -> None:
+    lines = ["zip,price,note"]
+    lines += [f"{90000 + n},{n}.25,{PADDING}" for n in range(SAMPLE_ROWS)]
+    lines += ["01234,1.5,", " 42,0042.5,", "4_2,nan,", "٤٢,1e5,", ",,", "-0,-.5,"]
+    path = write(tmp_path / "late.csv", lines)
+    rows = list(CsvFile.load(path).typed_rows())
+    assert rows[0] == [90000, 0.25, PADDING]
+    assert rows[-6:] == [
+        ["01234", 1.5, None],
+        [" 42", "0042.5", None],
+        ["4_2", "nan", None],
+        ["٤٢", "1e5", None],
+        [None, None, None],
+        [0, -0.5, None],
+    ]
+
+
+def test_numbers_in_a_text_column_stay_text(tmp_path: Path) -> None:
+    lines = ["status,n"] + [f"open {PADDING},1", "NA,"] * SAMPLE_ROWS + ["12,2"]
+    rows = list(CsvFile.load(write(tmp_path / "text.csv", lines)).typed_rows())
+    assert rows[:2] == [[f"open {PADDING}", 1], ["NA", None]]
+    assert rows[-1] == ["12", 2]
+
+
+def test_a_sampled_mix_of_numbers_and_text_is_converted_cell_by_cell(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "mixed.csv", ["value", "open", "NA", "12", "0.5", "007"])
+    rows = list(CsvFile.load(path).typed_rows())
+    assert rows == [["open"], ["NA"], [12], [0.5], ["007"]]
+
+
+def test_ragged_and_blank_rows_are_converted_cell_by_cell(tmp_path: Path) -> None:
+    path = write(tmp_path / "ragged.csv", ["a,b", "1,2", "", "3", "4,5,6"])
+    loaded = CsvFile.load(path)
+    assert list(loaded.typed_rows()) == [[1, 2], [3], [4, 5, 6]]
+    assert loaded.row_count == 3
+    assert [issue.row for issue in loaded.warnings if issue.code == "ragged-row"] == [
+        2,
+        3,
+    ]
+
+
+def test_validate_chooses_a_single_byte_encoding_for_a_late_invalid_byte(
+    tmp_path: Path,
+) -> None:
+    lines = ["name,value"] + [f"row {n},{n}" for n in range(120_000)]
+    path = write(tmp_path / "late.csv", [*lines, "Année,1"], encoding="cp1252")
+    loaded = CsvFile.load(path)
+    assert loaded.encoding == "utf-8"
+    assert loaded.validate().encoding in {"cp1252", "latin-1"}
+    assert loaded.row_count == 120_001
+    assert list(loaded.rows())[-1] == ["Année", "1"]
+
+
+def test_workbook_reading_reuses_the_loaded_workbook(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "book.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["a", 1])
+    book.create_sheet("Second").append([2])
+    book.save(path)
+    loaded = XlsxFile.load(path)
+    assert loaded.sheet_names == ["Sheet", "Second"]
+    assert loaded.rows(0) == [["a", 1]]
+    assert loaded.rows("Second") == [[2]]
+    assert [sheet["rows"] for sheet in loaded.sheets] == [1, 1]
+    loaded.close()
+    assert loaded.rows(1) == [[2]]
