@@ -371,3 +371,20 @@ def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
         load_config(path, None, [SECTION], environ={})
     assert "<unicode string>" not in str(raised.value)
     assert f'in "{path}", line' in str(raised.value)
+
+
+def test_declared_field_not_secret_despite_name(tmp_path: Path) -> None:
+    store = ConfigSection(
+        "store",
+        {
+            "token_store": Field("section", fields={"backend": Field(str, "redis")}),
+            "api_token": Field(str, None, secret=True, nullable=True),
+        },
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "default:\n  store: {token_store: {backend: memory}, api_token: t0k}\n"
+    )
+    shown = load_config(path, None, [store], environ={}).redacted()
+    assert shown["store"]["token_store"]["backend"] == "memory"
+    assert shown["store"]["api_token"] == "***"

@@ -142,9 +142,13 @@ class Config:
 
     def _is_secret(self, path: tuple[str, ...]) -> bool:
         spec = self._field(path)
-        if spec is not None and spec.secret:
-            return True
-        return any(_SECRET_KEY.search(part) for part in path)
+        if spec is not None:
+            # A declared field says itself whether it is secret, so keys such as
+            # box.token_store.backend are not hidden for the word "token".
+            return spec.secret
+        # An undeclared key is judged by its own name; list items by their list's.
+        names = [part for part in path if not part.isdigit()]
+        return bool(names) and _SECRET_KEY.search(names[-1]) is not None
 
     def _field(self, path: tuple[str, ...]) -> Field | None:
         if not path or path[0] not in self.sections:
