@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 WHEELHOUSE := dist/wheelhouse
 
-.PHONY: setup run test lint typecheck pytest chromium dist clean
+.PHONY: setup run test lint typecheck pytest chromium dist clean chaos
 
 $(STAMP): requirements-dev.txt $(wildcard packages/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ chromium:
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: setup
-	$(BIN)/ruff format --check packages tests benchmarks
-	$(BIN)/ruff check packages tests benchmarks
+	$(BIN)/ruff format --check packages tests benchmarks conftest.py
+	$(BIN)/ruff check packages tests benchmarks conftest.py
 
 typecheck: setup
 	$(BIN)/mypy packages/sentinel-core/src packages/sentinel-files/src packages/sentinel-queue/src packages/sentinel-box/src packages/sentinel-web/src packages/sentinel-log/src
