@@ -160,7 +160,8 @@ class BoxEmulator:
                 f"the Box emulator could not listen on {self.host}:{self.port}: "
                 f"{self._failure}; choose another port or host"
             ) from self._failure
-        logger.info("Box emulator serving %s at %s", self.store.root, self.url)
+        # Debug only: the command and the run hook each say where it serves.
+        logger.debug("Box emulator serving %s at %s", self.store.root, self.url)
         return self
 
     def stop(self) -> None:
