@@ -111,6 +111,7 @@ def test_queue_section_defaults() -> None:
         "rate_limit": 0.0,
         "schedules": [],
         "shutdown_grace": 20.0,
+        "exact_attempts": True,
     }
 
 

@@ -117,6 +117,7 @@ def worker(workers: int | None, queue_names: tuple[str, ...]) -> None:
         grace_seconds=float(section.get("shutdown_grace") or DEFAULT_GRACE_SECONDS),
         on_abandon=lambda: os._exit(1),
         scheduler=Scheduler(queues[0], schedules) if schedules else None,
+        exact_attempts=bool(section.get("exact_attempts", True)),
     )
     _install_signal_handlers(runner)
     runner.run()

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from sentinel.queue import _scripts
 from sentinel.queue._errors import QueueError
+from sentinel.queue._fastcall import Pending, ScriptCaller
 from sentinel.queue._job import (
     ACTIVE,
     CANCELLED,
@@ -157,6 +158,17 @@ def _parse_recover(reply: Any) -> tuple[list[str], list[str]]:
     return [text(job_id) for job_id in requeued], [text(job_id) for job_id in failed]
 
 
+class PendingBatch:
+    """An :meth:`Queue.ack_fetch` call that was sent; :meth:`result` reads its reply."""
+
+    def __init__(self, pending: Pending) -> None:
+        self._pending = pending
+
+    def result(self) -> Batch:
+        """Wait for the reply and return it as a :class:`Batch`."""
+        return _parse_batch(self._pending.result())
+
+
 class QueueCore:
     """The settings and script calls of one named queue, without any I/O.
 
@@ -208,6 +220,7 @@ class QueueCore:
             name: client.register_script(getattr(_scripts, name))
             for name in SCRIPT_NAMES
         }
+        self._caller = ScriptCaller(client, self._scripts, self._key_list)
 
     @staticmethod
     def _options(section: Mapping[str, Any]) -> dict[str, Any]:
@@ -413,6 +426,8 @@ class QueueCore:
             )
         # A READ of no ids returns nothing without touching the lists.
         args: list[Any] = ["ids"] if limit <= 0 else [state, limit, max(0, offset)]
+        if state in (DONE, FAILED) and limit > 0:
+            args.append(self.history)
         return Call("READ", args, _records)
 
     def __repr__(self) -> str:
@@ -448,8 +463,7 @@ class Queue(QueueCore):
         )
 
     def _run(self, call: Call[T]) -> T:
-        script = self._scripts[call.script]
-        return call.parse(script(keys=self._key_list, args=call.args))
+        return call.parse(self._caller.call(call.script, call.args))
 
     def enqueue(
         self,
@@ -522,6 +536,25 @@ class Queue(QueueCore):
         return self._run(
             self._ack_fetch_call(worker, count, done, starts=starts, start=start)
         )
+
+    def send_ack_fetch(
+        self,
+        worker: str,
+        count: int,
+        done: Iterable[tuple[Job, str]] = (),
+        *,
+        starts: int | None = None,
+        start: Job | None = None,
+    ) -> PendingBatch:
+        """Send an :meth:`ack_fetch` call now and read its reply later.
+
+        The worker marks a job started this way and runs the job while the
+        server handles the mark, so counting attempts exactly costs no
+        wait. Clients other than a plain ``redis.Redis`` send the call and
+        wait for the reply here.
+        """
+        call = self._ack_fetch_call(worker, count, done, starts=starts, start=start)
+        return PendingBatch(self._caller.send(call.script, call.args))
 
     def fetch(self, worker: str) -> Job | float | None:
         """Take the next queued job, lease it to ``worker`` and mark it started.
@@ -641,4 +674,12 @@ class Queue(QueueCore):
             self.client.delete(key)
 
 
-__all__ = ["CANCELLED", "Batch", "Call", "Queue", "QueueCore", "connect"]
+__all__ = [
+    "CANCELLED",
+    "Batch",
+    "Call",
+    "PendingBatch",
+    "Queue",
+    "QueueCore",
+    "connect",
+]

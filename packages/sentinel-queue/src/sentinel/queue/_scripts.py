@@ -62,9 +62,35 @@ local function save_status(id, status)
   redis.call('HSET', K.status, id, cjson.encode(status))
 end
 
+-- LPUSH returns the new length, so a capped list is trimmed only when it
+-- outgrew its cap by a margin: one command per push, and one LTRIM per
+-- `margin` pushes. Readers of capped lists never look past the cap.
+local function push_capped(key, value, cap, margin)
+  if redis.call('LPUSH', key, value) > cap + (margin or 0) then
+    redis.call('LTRIM', key, 0, cap - 1)
+  end
+end
+
 local function wake()
-  redis.call('LPUSH', K.wake, '1')
-  redis.call('LTRIM', K.wake, 0, @WAKE_CAP@ - 1)
+  push_capped(K.wake, '1', @WAKE_CAP@)
+end
+
+-- Jobs finished per final state in this call, added to the stats hash
+-- once at the end of the script rather than once per job.
+local tallies = {}
+
+local function flush_tallies()
+  for state, n in pairs(tallies) do redis.call('HINCRBY', K.stats, state, n) end
+  tallies = {}
+end
+
+-- Progress reports exist only for jobs whose status carries the flag `p`,
+-- so most jobs finish without an HDEL.
+local function drop_progress(id, status)
+  if status.p then
+    redis.call('HDEL', K.progress, id)
+    status.p = nil
+  end
 end
 
 local function is_unfinished(state)
@@ -88,21 +114,24 @@ local function drop_unique(id, status)
   end
 end
 
+-- The caller runs flush_tallies() before the script returns.
 local function close_job(id, status, state, t, us, ttl, cap)
+  local was = status.state
+  if was == 'active' or was == 'queued' or was == 'delayed' then
+    redis.call('ZREM', K[was], id)
+  else
+    redis.call('ZREM', K.active, id)
+    redis.call('ZREM', K.queued, id)
+    redis.call('ZREM', K.delayed, id)
+  end
   status.state = state
   status.finished_at = us
-  redis.call('ZREM', K.active, id)
-  redis.call('ZREM', K.queued, id)
-  redis.call('ZREM', K.delayed, id)
-  redis.call('HDEL', K.progress, id)
+  drop_progress(id, status)
   save_status(id, status)
   local list = K.failed
   if state == 'done' then list = K.done end
-  if state ~= 'cancelled' then
-    redis.call('LPUSH', list, id)
-    redis.call('LTRIM', list, 0, cap - 1)
-  end
-  redis.call('HINCRBY', K.stats, state, 1)
+  if state ~= 'cancelled' then push_capped(list, id, cap, math.floor(cap / 8)) end
+  tallies[state] = (tallies[state] or 0) + 1
   redis.call('ZADD', K.expires, t + ttl, id)
   drop_unique(id, status)
 end
@@ -151,30 +180,37 @@ end
 local function take_jobs(out, t, us, lease, worker, count, starts)
   local taken = 0
   while taken < count do
-    local popped = redis.call('ZPOPMIN', K.queued)
-    local id = popped[1]
-    if not id then break end
-    local status = load_status(id)
-    local spec = redis.call('HGET', K.jobs, id)
-    -- A queued id without data was purged by hand; skip it rather than stall.
-    if status and spec then
-      status.state = 'active'
-      status.token = status.token + 1
-      status.started = nil
-      status.leased_at = us
-      status.worker = worker
-      if taken < starts then
-        status.attempts = status.attempts + 1
-        status.started = status.token
-        status.started_at = us
+    -- One ZPOPMIN and one ZADD per chunk of jobs, not per job.
+    local popped = redis.call('ZPOPMIN', K.queued, math.min(count - taken, 100))
+    if #popped == 0 then break end
+    local leased = {}
+    for i = 1, #popped, 2 do
+      local id = popped[i]
+      local status = load_status(id)
+      local spec = redis.call('HGET', K.jobs, id)
+      -- A queued id without data was purged by hand; skip it rather than stall.
+      if status and spec then
+        status.state = 'active'
+        status.token = status.token + 1
+        status.started = nil
+        status.leased_at = us
+        status.worker = worker
+        if taken < starts then
+          status.attempts = status.attempts + 1
+          status.started = status.token
+          status.started_at = us
+        end
+        local encoded = cjson.encode(status)
+        redis.call('HSET', K.status, id, encoded)
+        leased[#leased + 1] = t + lease
+        leased[#leased + 1] = id
+        out[#out + 1] = id
+        out[#out + 1] = spec
+        out[#out + 1] = encoded
+        taken = taken + 1
       end
-      save_status(id, status)
-      redis.call('ZADD', K.active, t + lease, id)
-      out[#out + 1] = id
-      out[#out + 1] = spec
-      out[#out + 1] = cjson.encode(status)
-      taken = taken + 1
     end
+    if #leased > 0 then redis.call('ZADD', K.active, unpack(leased)) end
   end
 end
 
@@ -186,7 +222,8 @@ local function finish_job(id, token, result, t, us, ttl, cap)
     status.attempts = status.attempts + 1
     status.started = token
   end
-  redis.call('HSET', K.results, id, result)
+  -- A missing result reads as null, so a null result costs no HSET.
+  if result ~= 'null' then redis.call('HSET', K.results, id, result) end
   status.error = nil
   close_job(id, status, 'done', t, us, ttl, cap)
   return 1
@@ -255,6 +292,7 @@ for i = 12, #ARGV, 3 do
   acks[#acks + 1] = finish_job(ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2],
                                t, us, ttl, cap)
 end
+flush_tallies()
 local started = 0
 if start_id ~= '' then started = start_job(start_id, start_token, us) end
 local jobs = {}
@@ -263,13 +301,13 @@ if count > 0 then
   if limit > 0 then
     count = math.min(count, limit - redis.call('ZCARD', K.active))
   end
-  if count > 0 and redis.call('ZCARD', K.queued) > 0 then
+  if count > 0 and rate > 0 and redis.call('ZCARD', K.queued) > 0 then
     count = take_tokens(t, count, rate, burst)
   end
   if count > 0 then take_jobs(jobs, t, us, lease, worker, count, starts) end
 end
 local wait = ''
-if #jobs == 0 then
+if #jobs == 0 and tonumber(ARGV[3]) > 0 then
   local first = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
   if first[2] then wait = tostring(tonumber(first[2]) - t) end
   if redis.call('ZCARD', K.queued) > 0 then wait = '0.05' end
@@ -323,17 +361,19 @@ end
 local t, us = clock()
 if status.cancel then
   close_job(id, status, 'cancelled', t, us, tonumber(ARGV[5]), tonumber(ARGV[6]))
+  flush_tallies()
   return 'cancelled'
 end
 if delay >= 0 and status.attempts < status.max_attempts then
   status.state = 'delayed'
   redis.call('ZREM', K.active, id)
-  redis.call('HDEL', K.progress, id)
+  drop_progress(id, status)
   redis.call('ZADD', K.delayed, t + delay, id)
   save_status(id, status)
   return 'retry'
 end
 close_job(id, status, ARGV[7], t, us, tonumber(ARGV[5]), tonumber(ARGV[6]))
+flush_tallies()
 return ARGV[7]
 """
 )
@@ -352,7 +392,7 @@ for i = 1, #ARGV, 2 do
     if status.started == token then status.attempts = status.attempts - 1 end
     status.started = nil
     redis.call('ZREM', K.active, id)
-    redis.call('HDEL', K.progress, id)
+    drop_progress(id, status)
     push_queued(id, status)
     released[#released + 1] = 1
   else
@@ -373,6 +413,10 @@ local id, token = ARGV[1], tonumber(ARGV[2])
 local status = load_status(id)
 if not status or status.state ~= 'active' or status.token ~= token then return 0 end
 redis.call('HSET', K.progress, id, ARGV[3])
+if not status.p then
+  status.p = true
+  save_status(id, status)
+end
 return 1
 """
 )
@@ -411,7 +455,7 @@ for _, id in ipairs(expired) do
   elseif status.started ~= status.token and not status.cancel then
     status.started = nil
     redis.call('ZREM', K.active, id)
-    redis.call('HDEL', K.progress, id)
+    drop_progress(id, status)
     push_queued(id, status)
     requeued[#requeued + 1] = id
   else
@@ -424,12 +468,13 @@ for _, id in ipairs(expired) do
       failed[#failed + 1] = id
     else
       redis.call('ZREM', K.active, id)
-      redis.call('HDEL', K.progress, id)
+      drop_progress(id, status)
       push_queued(id, status)
       requeued[#requeued + 1] = id
     end
   end
 end
+flush_tallies()
 promote_due(t, limit)
 if #requeued > 0 then wake() end
 local stale = redis.call('ZRANGEBYSCORE', K.expires, '-inf', t, 'LIMIT', 0, limit)
@@ -461,6 +506,7 @@ if status.state == 'queued' or status.state == 'delayed' then
   local t, us = clock()
   status.error = 'cancelled'
   close_job(id, status, 'cancelled', t, us, tonumber(ARGV[2]), tonumber(ARGV[3]))
+  flush_tallies()
   return 'cancelled'
 end
 if status.state == 'active' then
@@ -528,8 +574,9 @@ return #ids
 """
 )
 
-# ARGV: 'done' or 'failed' and a limit and an offset, 'queued', 'delayed' or
-# 'active' and a limit and an offset, or 'ids' followed by job ids.
+# ARGV: 'done' or 'failed' and a limit, an offset and the list cap, 'queued',
+# 'delayed' or 'active' and a limit and an offset, or 'ids' followed by job
+# ids.
 # Returns a flat list of id, job JSON, status JSON, result JSON, progress JSON
 # per job, with false for a missing part.
 READ = (
@@ -544,6 +591,8 @@ else
   local first = tonumber(ARGV[3] or 0)
   local last = first + tonumber(ARGV[2]) - 1
   if what == 'done' or what == 'failed' then
+    -- The lists may run past their cap until the next trim.
+    if ARGV[4] then last = math.min(last, tonumber(ARGV[4]) - 1) end
     ids = redis.call('LRANGE', K[what], first, last)
   else
     ids = redis.call('ZRANGE', K[what], first, last)

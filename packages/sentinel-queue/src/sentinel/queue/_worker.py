@@ -29,7 +29,7 @@ from sentinel.core import (
 from sentinel.queue._cron import Scheduler
 from sentinel.queue._errors import JobCancelledError, JobEncodingError, JobTimeoutError
 from sentinel.queue._job import CANCELLED, Job, dump_json
-from sentinel.queue._queue import RETRY, STALE, Queue
+from sentinel.queue._queue import RETRY, STALE, PendingBatch, Queue
 
 logger = logging.getLogger(__name__)
 
@@ -325,6 +325,11 @@ class Worker:
         self._handed_back = threading.Event()
         # (job id, token) of leased jobs whose start is marked in Redis.
         self._started: set[tuple[str, int]] = set()
+        # The start mark sent for the running job, with the results it
+        # acknowledges; its reply is read once the job returns.
+        self._start_reply: (
+            tuple[PendingBatch, Queue, Job, list[tuple[Job, str]]] | None
+        ) = None
 
     def lookup(self, task: str) -> Task:
         """Return the task registered as ``task`` (kind ``queue.task``)."""
@@ -425,39 +430,58 @@ class Worker:
         return True
 
     def _mark_started(self, queue: Queue, job: Job) -> bool:
-        """Mark ``job`` started before it runs; False when its lease was lost."""
+        """Send the mark that counts the attempt of ``job`` before it runs.
+
+        The mark travels with the results waiting to be acknowledged, and
+        its reply is read after the job ran (:meth:`_settle_start`): the
+        request is in the server's socket buffer before the job starts,
+        and a process killed after writing still delivers it, so the
+        attempt is counted whenever the job ran, without a wait per job.
+        Returns False when the worker stopped before Redis took the mark.
+        """
         key = (job.id, job.token)
         if not self.exact_attempts or key in self._started:
             self._started.discard(key)
             return True
         acks = self._acks.pop(id(queue), [])
         try:
-            batch = self._with_reconnect(
-                lambda: queue.ack_fetch(self.name, 0, acks, start=job)
+            pending = self._with_reconnect(
+                lambda: queue.send_ack_fetch(self.name, 0, acks, start=job)
             )
         except BaseException:
             self._acks.setdefault(id(queue), [])[:0] = acks
             raise
-        if batch is None:
+        if pending is None:
             # Stopping while Redis was away: the job was never started.
             self._acks.setdefault(id(queue), [])[:0] = acks
             with self._lock:
                 self._buffer.appendleft((queue, job))
             return False
+        self._start_reply = (pending, queue, job, acks)
+        return True
+
+    def _settle_start(self) -> None:
+        """Read the reply of the start mark of the job that just ran."""
+        if self._start_reply is None:
+            return
+        pending, queue, job, acks = self._start_reply
+        self._start_reply = None
+        batch = self._with_reconnect(pending.result)
+        if batch is None:
+            # Stopping while Redis is away: the acknowledgements go out
+            # with the final flush, or the jobs' leases bring them back.
+            self._acks.setdefault(id(queue), []).extend(acks)
+            return
         self._log_stale(acks, batch.acked)
         if len(self.queues) > 1:
             self._flush_acks()
         if not batch.started:
-            if self._heartbeat is not None:
-                self._heartbeat.untrack(job)
             logger.warning(
-                "worker %s: job %s not started: its lease passed to a newer "
-                "delivery or it was cancelled",
+                "worker %s: job %s ran without its start mark: its lease had "
+                "passed to a newer delivery, which keeps its result",
                 self.name,
                 job.id,
             )
-            return False
-        return True
 
     def _order(self) -> list[Queue]:
         if len(self.queues) == 1:
@@ -666,7 +690,10 @@ class Worker:
 
     def _run_task(self, job: Job, queue: Queue) -> None:
         try:
-            result = self._invoke(job, queue)
+            try:
+                result = self._invoke(job, queue)
+            finally:
+                self._settle_start()
             text = dump_json(result, f"result of job {job.id} (task {job.task!r})")
         except JobCancelledError as exc:
             self._record_failure(job, queue, exc, retry=False, state=CANCELLED)
