@@ -24,6 +24,9 @@ class DataFile:
 
     format: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()
+    # Keyword options that the class's constructor accepts, so load_file
+    # can pass each class only the options meant for it.
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -32,13 +35,14 @@ class DataFile:
         self._finished = False
 
     @classmethod
-    def load(cls, path: str | Path) -> Self:
+    def load(cls, path: str | Path, **options: Any) -> Self:
         """Open ``path`` and check what reading it needs.
 
-        Raises a :class:`FilesError` if the file cannot be read. Formats that
-        read rows lazily check the rest in :meth:`validate`.
+        ``options`` are the keyword options the class lists in
+        :attr:`options`. Raises a :class:`FilesError` if the file cannot be
+        read. Formats that read rows lazily check the rest in :meth:`validate`.
         """
-        instance = cls(Path(path))
+        instance = cls(Path(path), **options)
         try:
             instance.size = instance._stat_size()
             instance._parse()

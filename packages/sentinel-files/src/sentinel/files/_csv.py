@@ -24,6 +24,9 @@ SAMPLE_CHARS = 64 * 1024
 # enough that per-batch checks cost little per row, small enough to stream.
 BATCH_ROWS = 2048
 MAX_ROW_WARNINGS = 20
+# The markers that na_values=True reads as missing. "NA" is among them, so a
+# column of country codes loses Namibia: the option is off by default.
+NA_VALUES = ("", "#N/A", "N/A", "NA", "NULL", "NaN", "\\N", "n/a", "null")
 
 # Some real files hold cells far above the csv module's 128 KiB default.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -39,11 +42,17 @@ class CsvFile(DataFile):
     :meth:`summary` or :meth:`validate`, which read the whole file once.
     Values stay text ("NA", "0123" and "no" are kept as written);
     :meth:`typed_rows` converts plain numbers on the fly.
+
+    ``na_values`` turns missing-value markers into None in :meth:`records`
+    and :meth:`typed_rows`: ``True`` for :data:`NA_VALUES` (``NA``, ``N/A``,
+    ``NULL``, ``\\N``, empty and a few more), or the exact strings to use.
+    It is off by default. :meth:`rows` always yields the fields as written.
     """
 
     __slots__ = (
         "_blank_rows",
         "_encoding_sampled",
+        "_na",
         "_plan",
         "_row_count",
         "_sample",
@@ -59,9 +68,13 @@ class CsvFile(DataFile):
     format = "csv"
     extensions: ClassVar[tuple[str, ...]] = (".csv",)
     fixed_delimiter: ClassVar[str | None] = None
+    options = ("na_values",)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, na_values: bool | Iterable[str] | None = None
+    ) -> None:
         super().__init__(path)
+        self._na = _na_set(na_values)
         self.encoding = "utf-8"
         self.encoding_reason = ""
         self._encoding_sampled = False
@@ -213,14 +226,26 @@ class CsvFile(DataFile):
         for batch in self._batches():
             yield from filter(None, batch)
 
-    def records(self) -> Iterator[dict[str, str]]:
+    @property
+    def na_values(self) -> frozenset[str]:
+        """The markers read as None by :meth:`records` and :meth:`typed_rows`."""
+        return self._na
+
+    def records(self) -> Iterator[dict[str, str | None]]:
         """Yield the data rows as dicts keyed by the header, lazily.
 
-        Fields beyond the header are dropped and missing ones are empty.
+        Fields beyond the header are dropped and missing ones are empty (or
+        None when ``na_values`` holds the empty string). Fields equal to one
+        of ``na_values`` are None.
         """
         header = self.header
+        na = self._na
+        missing: str | None = None if "" in na else ""
         for row in self.rows():
-            padded = row + [""] * (len(header) - len(row))
+            padded: list[str | None] = (
+                [None if v in na else v for v in row] if na else list(row)
+            )
+            padded += [missing] * (len(header) - len(row))
             yield dict(zip(header, padded, strict=False))
 
     def typed_rows(self) -> Iterator[list[Any]]:
@@ -233,11 +258,12 @@ class CsvFile(DataFile):
         Values that do not fit their column's kind, and columns that mix
         kinds, are converted one by one: numbers with leading zeros
         ("0123"), spaces, thousands separators or decimal commas stay text,
-        and so does "NA".
+        and so does "NA" unless ``na_values`` lists it.
         """
         plan = self.column_plan()
+        na = self._na
         for batch in self._batches():
-            yield from plan.convert(batch)
+            yield from plan.convert(_blank_na(batch, na) if na else batch)
 
     def column_plan(self) -> ColumnPlan:
         """The per-column converters :meth:`typed_rows` uses, from the sample."""
@@ -247,6 +273,8 @@ class CsvFile(DataFile):
                 records = [record for record in reader if record]
             if not self._sample_complete and len(records) > 1:
                 records.pop()
+            if self._na:
+                records = _blank_na(records, self._na)
             self._plan = plan_columns(records[1:], len(self.header))
         return self._plan
 
@@ -272,6 +300,24 @@ class TsvFile(CsvFile):
     format = "tsv"
     extensions = (".tsv", ".tab")
     fixed_delimiter = "\t"
+
+
+def _na_set(na_values: bool | Iterable[str] | None) -> frozenset[str]:
+    if na_values is None or na_values is False:
+        return frozenset()
+    if na_values is True:
+        return frozenset(NA_VALUES)
+    if isinstance(na_values, str):
+        raise TypeError(
+            f"na_values={na_values!r} is one string; pass a list such as "
+            f"[{na_values!r}], or True for the usual markers"
+        )
+    return frozenset(na_values)
+
+
+def _blank_na(batch: list[list[str]], na: frozenset[str]) -> list[list[str]]:
+    """Replace the missing-value markers by empty fields, which read as None."""
+    return [[("" if value in na else value) for value in row] for row in batch]
 
 
 def _skip_comments(stream: Iterable[str]) -> tuple[int, Iterator[str]]:

@@ -32,15 +32,27 @@ FILE_CLASSES: dict[str, type[DataFile]] = {
 
 
 def load_file(
-    path: str | Path, classes: Mapping[str, type[DataFile]] | None = None
+    path: str | Path,
+    classes: Mapping[str, type[DataFile]] | None = None,
+    **options: Any,
 ) -> DataFile:
     """Detect the format of ``path`` and load it with the matching file class.
 
     ``classes`` maps format names to file classes, for example from
     :func:`classes_from_registry`; it defaults to the built-in ones. A class
     that a plugin adds is found by its ``extensions`` and ``sniff``.
+    ``options`` are reading options such as ``numbers="flag"`` (JSON) or
+    ``na_values=["NA"]`` (CSV); the chosen class gets those it lists in its
+    ``options``, and a name that no class lists raises :class:`TypeError`.
     """
     classes = FILE_CLASSES if classes is None else classes
+    known = {name for cls in classes.values() for name in getattr(cls, "options", ())}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(
+            f"load_file() got reading options {', '.join(unknown)} that no file "
+            f"class accepts; known options: {', '.join(sorted(known)) or 'none'}"
+        )
     detection = detect(path, classes)
     found = classes.get(detection.format)
     if found is None:
@@ -50,7 +62,8 @@ def load_file(
             format=detection.format,
             hint="Install the plugin that provides this format.",
         )
-    return found.load(path)
+    accepted = getattr(found, "options", ())
+    return found.load(path, **{k: v for k, v in options.items() if k in accepted})
 
 
 def classes_from_registry(registry: Any) -> dict[str, type[DataFile]]:

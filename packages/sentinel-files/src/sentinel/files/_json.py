@@ -1,4 +1,4 @@
-"""JSON files: byte-order marks, bounded nesting, duplicate keys, no NaN."""
+"""JSON files: byte-order marks, bounded nesting, duplicate keys, number policy."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import codecs
 import json
 import math
 import re
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,17 @@ MAX_DEPTH = 500
 MAX_KEYS_LISTED = 50
 MAX_DUPLICATE_WARNINGS = 20
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# Strings are matched first so that "NaN" inside a string is skipped; the
+# second group is a number with a fraction or exponent, the only kind that
+# the json module turns into a float that may overflow.
+NUMBER_TOKEN = re.compile(
+    r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)',
+    re.DOTALL,
+)
+STRICT = "strict"
+FLAG = "flag"
+NUMBER_POLICIES = (STRICT, FLAG)
+MAX_NUMBER_WARNINGS = 20
 BOM_ENCODINGS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -26,15 +39,28 @@ BOM_ENCODINGS = (
 
 
 class JsonFile(DataFile):
-    """A JSON document, parsed strictly (no NaN or Infinity) with bounded depth."""
+    """A JSON document with bounded depth and a policy for non-standard numbers.
 
-    __slots__ = ("data", "encoding")
+    ``numbers="strict"`` (the default) rejects ``NaN``, ``Infinity`` and
+    ``-Infinity``, which are not JSON, and numbers too large for a double
+    that would read as infinity. ``numbers="flag"`` accepts them as
+    ``float`` values and records a warning with the line and column of each.
+    """
+
+    __slots__ = ("data", "encoding", "numbers")
 
     format = "json"
     extensions = (".json", ".geojson", ".topojson")
+    options = ("numbers",)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, numbers: str = STRICT) -> None:
         super().__init__(path)
+        if numbers not in NUMBER_POLICIES:
+            raise ValueError(
+                f"numbers={numbers!r} is not a policy; expected one of "
+                f"{', '.join(map(repr, NUMBER_POLICIES))}"
+            )
+        self.numbers = numbers
         self.data: Any = None
         self.encoding = "utf-8"
 
@@ -49,19 +75,17 @@ class JsonFile(DataFile):
             )
         _check_depth(self.path, text)
         duplicates: list[str] = []
+        strict = self.numbers == STRICT
+        found: list[str] = []
         try:
             self.data = json.loads(
                 text,
                 object_pairs_hook=_pairs_hook(duplicates),
-                parse_constant=_reject_constant,
-                parse_float=_parse_float(self),
+                parse_constant=_constant(strict, found),
+                parse_float=_parse_float(strict, found),
             )
-        except _ConstantError as exc:
-            raise InvalidFileError(
-                f"{self.path}: {exc.args[0]} is not valid JSON",
-                code="json-constant",
-                hint="Write null or a number instead of NaN and Infinity.",
-            ) from None
+        except _NumberError as exc:
+            raise self._number_error(text, exc.args[0]) from None
         except json.JSONDecodeError as exc:
             raise InvalidFileError(
                 f"{self.path}: invalid JSON: {exc.msg}",
@@ -74,6 +98,55 @@ class JsonFile(DataFile):
                 f"{self.path}: nesting too deep to parse", code="nesting-depth"
             ) from None
         self._warn_duplicates(duplicates)
+        if found:
+            self._warn_numbers(text)
+
+    def _number_error(self, text: str, token: str) -> InvalidFileError:
+        line, column = next(
+            ((line, column) for found, line, column in _non_standard(text)),
+            (None, None),
+        )
+        location = {"row": line, "column": column} if line else {}
+        if token.lstrip("-") in {"NaN", "Infinity"}:
+            return InvalidFileError(
+                f"{self.path}: {token} is not valid JSON",
+                code="json-constant",
+                hint="Write null or a number instead of NaN and Infinity, or read "
+                'the file with numbers="flag".',
+                location=location,
+            )
+        return InvalidFileError(
+            f"{self.path}: number {token[:40]} is too large for a double and "
+            f"would read as infinity",
+            code="number-overflow",
+            hint="Send the number as a string if its exact value matters, or read "
+            'the file with numbers="flag".',
+            location=location,
+        )
+
+    def _warn_numbers(self, text: str) -> None:
+        located = list(islice(_non_standard(text), MAX_NUMBER_WARNINGS + 1))
+        for token, line, column in located[:MAX_NUMBER_WARNINGS]:
+            if token.lstrip("-") in {"NaN", "Infinity"}:
+                code, what = "json-constant", f"{token} is not standard JSON"
+                reads = token.replace("Infinity", "inf").replace("NaN", "nan")
+            else:
+                code = "number-overflow"
+                what = f"number {token[:40]} is too large for a double"
+                reads = "-inf" if token.startswith("-") else "inf"
+            self.warn(
+                code,
+                f"{what}; it reads as {reads} (line {line}, column {column})",
+                hint="Write null or a finite number if other tools read the file.",
+                row=line,
+                column=column,
+            )
+        if len(located) > MAX_NUMBER_WARNINGS:
+            self.warn(
+                "non-standard-numbers",
+                f"more than {MAX_NUMBER_WARNINGS} non-standard numbers; only the "
+                f"first {MAX_NUMBER_WARNINGS} are listed",
+            )
 
     def _decode(self, data: bytes) -> str:
         for mark, encoding in BOM_ENCODINGS:
@@ -123,29 +196,54 @@ class JsonFile(DataFile):
         }
 
 
-class _ConstantError(ValueError):
-    pass
+class _NumberError(ValueError):
+    """A number that the strict policy refuses; the argument is its text."""
 
 
-def _reject_constant(name: str) -> Any:
-    raise _ConstantError(name)
+def _constant(strict: bool, found: list[str]) -> Any:
+    def parse(name: str) -> float:
+        if strict:
+            raise _NumberError(name)
+        found.append(name)
+        return float(name)
+
+    return parse
 
 
-def _parse_float(owner: JsonFile) -> Any:
-    warned: list[bool] = []
-
+def _parse_float(strict: bool, found: list[str]) -> Any:
     def parse(text: str) -> float:
         value = float(text)
-        if math.isinf(value) and not warned:
-            warned.append(True)
-            owner.warn(
-                "number-overflow",
-                f"number {text[:40]} is too large for a double and reads as infinity",
-                hint="Send the number as a string if its exact value matters.",
-            )
+        if math.isinf(value):
+            if strict:
+                raise _NumberError(text)
+            found.append(text)
         return value
 
     return parse
+
+
+def _non_standard(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield each NaN, Infinity or overflowing number with its line and column.
+
+    Runs only when the parser met one, so the scan's cost is paid by those
+    files alone. Lines and columns are 1-based.
+    """
+    line, line_start, counted = 1, 0, 0
+    for match in NUMBER_TOKEN.finditer(text):
+        constant, number = match.groups()
+        if constant is None and (number is None or not _overflows(number)):
+            continue
+        start = match.start()
+        line += text.count("\n", counted, start)
+        counted = start
+        line_start = text.rfind("\n", 0, start) + 1
+        yield constant or number, line, start - line_start + 1
+
+
+def _overflows(number: str) -> bool:
+    if "." not in number and "e" not in number.lower():
+        return False  # an integer reads as an int of any size
+    return math.isinf(float(number))
 
 
 def _pairs_hook(duplicates: list[str]) -> Any:
