@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentinel.core._errors import ConfigError
+from sentinel.core._names import CONFIG_ENV
 from sentinel.core._types import ConfigSection, Field
 
 if TYPE_CHECKING:
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CONFIG_ENV = "SENTINEL_CONFIG"
-ENV_ENV = "SENTINEL_ENV"
 OVERRIDE_PREFIX = "SENTINEL__"
 DEFAULT_FILE_NAMES = ("sentinel.yaml", "sentinel.yml")
 DEFAULT_SECTION = "default"

@@ -3,26 +3,30 @@
 Scanning every installed distribution's entry points costs time in
 proportion to what is installed. The result (each plugin's entry point, its
 distribution and its parsed declaration file) is cached in a JSON file keyed
-by the interpreter and ``sys.path``. The cache holds a fingerprint: the
-modification time of every ``sys.path`` folder (installing, removing or
-upgrading a distribution adds or removes a ``.dist-info`` folder there) and
-of every plugin's declaration file (which an editable install edits in
-place). Any difference, a corrupt file or another cache format means a
-fresh scan.
+by the interpreter and ``sys.path`` (see :mod:`sentinel.core._cache` for when
+the file counts as current).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 import time
-import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sentinel.core._cache import (
+    CACHE_FORMAT,
+    cache_enabled,
+    cache_file,
+    path_stamps,
+    read_cache,
+    stamp,
+    write_cache,
+)
+from sentinel.core._cache import cache_dir as _cache_dir
 from sentinel.core._errors import PluginError
 from sentinel.core._manifest import (
     Declarations,
@@ -30,14 +34,24 @@ from sentinel.core._manifest import (
     parse_declarations,
     read_declarations,
 )
-from sentinel.core._version import CORE_API_VERSION
+from sentinel.core._names import CACHE_DIR_ENV, NO_CACHE_ENV
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "CACHE_DIR_ENV",
+    "CACHE_FORMAT",
+    "NO_CACHE_ENV",
+    "Candidate",
+    "ScanResult",
+    "cache_dir",
+    "locate_declarations",
+    "plugin_declarations",
+    "save_scan_listing",
+    "scan",
+]
+
 ENTRY_POINT_GROUP = "sentinel"
-CACHE_DIR_ENV = "SENTINEL_CACHE_DIR"
-NO_CACHE_ENV = "SENTINEL_NO_CACHE"
-CACHE_FORMAT = 1
 
 
 @dataclass(slots=True)
@@ -54,6 +68,8 @@ class Candidate:
     declaration_error: str | None = None
     # Other distributions that use the same plugin id, found later in id order.
     duplicates: list[str] = field(default_factory=list)
+    # Folders where a declaration file would appear; adding one changes them.
+    watched_folders: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -64,6 +80,10 @@ class ScanResult:
     from_cache: bool
     cache_path: Path | None
     seconds: float
+    # The stamps the cache file was checked or written with.
+    stamps: list[list[Any]] = field(default_factory=list)
+    # What --help and ``sentinel plugins`` show, as saved in the cache file.
+    listing: dict[str, Any] | None = None
 
 
 _scans: dict[str, ScanResult] = {}
@@ -71,114 +91,78 @@ _scans: dict[str, ScanResult] = {}
 
 def cache_dir() -> Path:
     """Return the folder of sentinel's caches, honouring ``$SENTINEL_CACHE_DIR``."""
-    explicit = os.environ.get(CACHE_DIR_ENV)
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sentinel"
+    return Path(_cache_dir())
 
 
 def scan(*, refresh: bool = False) -> ScanResult:
     """Return the installed plugin candidates: once per process, cached on disk."""
-    key = _cache_key()
-    if not refresh and key in _scans:
-        return _scans[key]
+    path = cache_file()
+    if not refresh and path in _scans:
+        return _scans[path]
     started = time.perf_counter()
-    use_cache = os.environ.get(NO_CACHE_ENV, "") in ("", "0")
-    path = cache_dir() / f"plugins-{key}.json"
-    candidates = _read_cache(path) if use_cache and not refresh else None
+    use_cache = cache_enabled()
+    data = read_cache(path) if use_cache and not refresh else None
+    candidates = _candidates(data) if data is not None else None
     from_cache = candidates is not None
     if candidates is None:
         candidates = _scan_distributions()
-        if use_cache:
-            _write_cache(path, candidates)
+        stamps = _stamps(candidates)
+        if use_cache and not write_cache(path, _cache_data(candidates, stamps)):
+            logger.debug("plugin cache %s not written", path)
+    else:
+        assert data is not None
+        stamps = data["stamps"]
+    listing = data.get("listing") if data is not None else None
     result = ScanResult(
         candidates,
         from_cache,
-        path if use_cache else None,
+        Path(path) if use_cache else None,
         time.perf_counter() - started,
+        stamps,
+        listing if isinstance(listing, dict) else None,
     )
-    _scans[key] = result
+    _scans[path] = result
     return result
 
 
-def _cache_key() -> str:
-    text = json.dumps([sys.executable, _watched_path(), CORE_API_VERSION]).encode()
-    # A name, not a security boundary: crc32 avoids importing hashlib at start-up.
-    return f"{zlib.crc32(text):08x}{len(text):04x}"
+def save_scan_listing(result: ScanResult, listing: dict[str, Any]) -> None:
+    """Store what ``sentinel plugins`` and ``--help`` show next to the candidates.
 
-
-def _watched_path() -> list[str]:
-    """Return the ``sys.path`` entries whose changes invalidate the cache.
-
-    The working folder (first on the path under ``python -m``) changes
-    whenever the user writes a file there, so it is left out: a distribution
-    installed right into the working folder is not noticed until another
-    path entry changes.
+    Those commands then read one file and import no plugin host code, as
+    long as the installed distributions stay the same.
     """
-    cwd = os.getcwd()
-    return [entry for entry in sys.path if entry and entry != cwd]
+    if result.cache_path is None:
+        return
+    data = _cache_data(result.candidates, result.stamps)
+    data["listing"] = listing
+    if write_cache(str(result.cache_path), data):
+        result.listing = listing
 
 
-def _fingerprint() -> dict[str, int | None]:
-    stamps: dict[str, int | None] = {}
-    for entry in _watched_path():
-        folder = entry
-        try:
-            stamps[entry] = os.stat(folder).st_mtime_ns
-        except OSError:
-            stamps[entry] = None
-    return stamps
-
-
-def _read_cache(path: Path) -> list[Candidate] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        logger.debug("plugin cache %s unreadable, rescanning: %s", path, exc)
-        return None
-    try:
-        if data["format"] != CACHE_FORMAT or data["fingerprint"] != _fingerprint():
-            return None
-        candidates = [Candidate(**record) for record in data["candidates"]]
-    except (KeyError, TypeError) as exc:
-        logger.debug("plugin cache %s has another layout, rescanning: %s", path, exc)
-        return None
-    for candidate in candidates:
-        if _declaration_changed(candidate):
-            return None
-    return candidates
-
-
-def _declaration_changed(candidate: Candidate) -> bool:
-    found = locate_declarations(candidate.module)
-    if found is None:
-        return candidate.declaration_path is not None
-    return str(found) != candidate.declaration_path or (
-        _mtime(found) != candidate.declaration_mtime
-    )
-
-
-def _write_cache(path: Path, candidates: list[Candidate]) -> None:
-    data = {
-        "format": CACHE_FORMAT,
-        "fingerprint": _fingerprint(),
+def _cache_data(candidates: list[Candidate], stamps: list[list[Any]]) -> dict[str, Any]:
+    return {
+        "stamps": stamps,
         "candidates": [asdict(candidate) for candidate in candidates],
     }
-    try:
-        import tempfile
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write a temporary file and rename it, so a reader never sees half a file.
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, prefix=".plugins-", suffix=".tmp", delete=False
-        ) as handle:
-            json.dump(data, handle)
-        os.replace(handle.name, path)
-    except OSError as exc:
-        logger.debug("plugin cache %s not written: %s", path, exc)
+
+def _candidates(data: dict[str, Any]) -> list[Candidate] | None:
+    try:
+        return [Candidate(**record) for record in data["candidates"]]
+    except (KeyError, TypeError) as exc:
+        logger.debug("plugin cache has another layout, rescanning: %s", exc)
+        return None
+
+
+def _stamps(candidates: list[Candidate]) -> list[list[Any]]:
+    """Stamp the path, each declaration file and each folder that could get one."""
+    stamps = path_stamps()
+    for candidate in candidates:
+        if candidate.declaration_path is not None:
+            stamps.append([candidate.declaration_path, candidate.declaration_mtime])
+        for folder in candidate.watched_folders:
+            stamps.append([folder, stamp(folder)])
+    return stamps
 
 
 def _scan_distributions() -> list[Candidate]:
@@ -215,6 +199,7 @@ def _candidate(
     candidate = Candidate(plugin_id, module, distribution, version)
     found = locate_declarations(module)
     if found is None:
+        candidate.watched_folders = _declaration_folders(module)
         return candidate
     candidate.declaration_path = str(found)
     candidate.declaration_mtime = _mtime(found)
@@ -226,10 +211,15 @@ def _candidate(
 
 
 def _mtime(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None
+    return stamp(str(path))
+
+
+def _declaration_folders(module: str) -> list[str]:
+    """Return the existing folders where ``module``'s declaration file would go."""
+    folder = os.path.dirname(declaration_relpath(module))
+    found = [os.path.join(entry or os.getcwd(), folder) for entry in sys.path]
+    found += [str(location) for location in _spec_locations(module)]
+    return [path for path in dict.fromkeys(found) if os.path.isdir(path)]
 
 
 def locate_declarations(module: str) -> Path | None:
@@ -239,22 +229,30 @@ def locate_declarations(module: str) -> Path | None:
         candidate = Path(entry or os.getcwd()) / relative
         if candidate.is_file():
             return candidate
-    # Editable installs that use an import finder instead of a path entry:
-    # find_spec of a top-level name locates it without executing it.
-    parent, _, leaf = module.rpartition(".")
+    leaf = module.rpartition(".")[2]
+    for location in _spec_locations(module):
+        candidate = location / f"{leaf}.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _spec_locations(module: str) -> list[Path]:
+    """Return the folders of ``module``'s package that an import finder knows.
+
+    Editable installs may use an import finder instead of a path entry;
+    find_spec of a top-level name locates it without executing it.
+    """
+    parent = module.rpartition(".")[0]
     if not parent or "." in parent:
-        return None
+        return []
     import importlib.util
 
     try:
         spec = importlib.util.find_spec(parent)
     except (ImportError, ValueError):
-        return None
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / f"{leaf}.toml"
-        if candidate.is_file():
-            return candidate
-    return None
+        return []
+    return [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
 
 
 def plugin_declarations(module: str) -> Declarations:

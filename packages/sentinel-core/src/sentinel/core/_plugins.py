@@ -25,6 +25,7 @@ from sentinel.core._manifest import (
     parse_declarations,
     read_declarations,
 )
+from sentinel.core._names import ALLOW_ENV, DISABLE_ENV, STRICT_ENV, TRACE_ENV
 from sentinel.core._registry import TypeRegistry
 from sentinel.core._types import CommandSpec, ConfigSection, TypeSpec
 from sentinel.core._version import CORE_API_VERSION, in_range
@@ -34,12 +35,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginHost", "PluginInfo"]
-
-STRICT_ENV = "SENTINEL_STRICT"
-DISABLE_ENV = "SENTINEL_DISABLE_PLUGINS"
-ALLOW_ENV = "SENTINEL_PLUGINS"
-TRACE_ENV = "SENTINEL_TRACE_HOOKS"
+__all__ = [
+    "ALLOW_ENV",
+    "DISABLE_ENV",
+    "ENTRY_POINT_GROUP",
+    "STRICT_ENV",
+    "TRACE_ENV",
+    "PluginHost",
+    "PluginInfo",
+]
 
 LOADED = "loaded"
 FAILED = "failed"
@@ -607,6 +611,23 @@ class PluginHost:
     def config_sections(self) -> list[ConfigSection]:
         """Return the config sections of active plugins, one per name."""
         return list(self._sections)
+
+    def listing(self) -> dict[str, Any] | None:
+        """Return plugins, conflicts and command help as JSON-ready data.
+
+        None once any plugin module was imported: another process would have
+        to import it too, so a saved copy could not stand in for loading.
+        """
+        if any(info.imported for info in self.plugins):
+            return None
+        return {
+            "plugins": [info.as_dict() for info in self.plugins],
+            "conflicts": [conflict.as_dict() for conflict in self.conflicts],
+            "commands": {
+                name: [spec.help, plugin_id]
+                for name, (spec, plugin_id) in self._commands.items()
+            },
+        }
 
     def failures(self) -> list[PluginInfo]:
         """Return the plugins that failed to load."""

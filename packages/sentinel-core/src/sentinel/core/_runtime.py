@@ -7,7 +7,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sentinel.core._config import ENV_ENV, Config, find_config_file, load_config
+from sentinel.core._config import Config, find_config_file, load_config
+from sentinel.core._names import ENV_ENV, EXTRA_PLUGINS_ENV
 from sentinel.core._plugins import (
     ALLOW_ENV,
     DISABLE_ENV,
@@ -18,7 +19,6 @@ from sentinel.core._plugins import (
     warn_once,
 )
 
-EXTRA_PLUGINS_ENV = "SENTINEL_EXTRA_PLUGINS"
 _TRUE = {"1", "true", "yes", "on"}
 
 

@@ -3,35 +3,28 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
-import signal
 import sys
-from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from sentinel.core._config import ENV_ENV, Config
 from sentinel.core._errors import SentinelError
-from sentinel.core._imports import import_target
-from sentinel.core._logging import configure_logging
-from sentinel.core._plugins import (
+from sentinel.core._names import (
     ALLOW_ENV,
     DISABLE_ENV,
+    ENV_ENV,
     STRICT_ENV,
     TRACE_ENV,
-    PluginHost,
-    warn_once,
 )
-from sentinel.core._runtime import bootstrap
-from sentinel.core._types import CommandSpec
 
 if TYPE_CHECKING:
-    from sentinel.core._agent import Agent
+    from sentinel.core._config import Config
+    from sentinel.core._plugins import PluginHost
+    from sentinel.core._types import CommandSpec
 
-logger = logging.getLogger(__name__)
+# This module imports click and little else: ``sentinel --help`` and
+# ``sentinel plugins`` answer from the saved listing (sentinel.core._listing)
+# when it applies, and everything else is imported by the command that uses it.
 
 BUILTIN_COMMANDS = ("config", "plugins", "run", "version")
 
@@ -59,25 +52,52 @@ class CliState:
         self.trace = trace
         self._host: PluginHost | None = None
         self._config: Config | None = None
+        self._listing: dict[str, Any] | None = None
 
     def _load(self) -> None:
-        self._host, self._config = bootstrap(
-            self.env,
-            self.config_path,
-            strict=self.strict,
-            disable=self.disable,
-            only=self.only,
-            trace=self.trace,
-        )
+        import logging
+
+        from sentinel.core._listing import recording_warnings, save_listing
+        from sentinel.core._logging import configure_logging
+        from sentinel.core._runtime import bootstrap
+
+        def load() -> tuple[PluginHost, Config]:
+            return bootstrap(
+                self.env,
+                self.config_path,
+                strict=self.strict,
+                disable=self.disable,
+                only=self.only,
+                trace=self.trace,
+            )
+
+        if self._default_options():
+            with recording_warnings() as warnings:
+                self._host, self._config = load()
+            save_listing(self._host, warnings)
+        else:
+            self._host, self._config = load()
         # The CLI, not library code, owns logging: every command that reads the
         # config logs the way its environment section says.
         configure_logging(
             self._config.section("logging"), self._host.registry, self.verbose
         )
-        logger.debug(
+        logging.getLogger(__name__).debug(
             "config loaded from %s, environment %s",
             self._config.path or "built-in defaults",
             self._config.env or "default",
+        )
+
+    def _default_options(self) -> bool:
+        """Tell whether no option of the group changes which plugins load."""
+        return (
+            self.env is None
+            and self.config_path is None
+            and not self.strict
+            and not self.verbose
+            and not self.disable
+            and not self.only
+            and not self.trace
         )
 
     @property
@@ -96,8 +116,33 @@ class CliState:
         assert self._config is not None
         return self._config
 
+    def listing(self) -> dict[str, Any]:
+        """Return plugins, conflicts and command help, saved or freshly loaded.
+
+        The saved listing is used only while nothing loaded yet and nothing
+        selects plugins; otherwise the host is loaded and asked.
+        """
+        if self._listing is None and self._host is None and self._default_options():
+            self._listing = _saved_listing()
+        if self._listing is not None:
+            return self._listing
+        return self._host_listing()
+
+    def _host_listing(self) -> dict[str, Any]:
+        host = self.host
+        return {
+            "plugins": [info.as_dict() for info in host.plugins],
+            "conflicts": [conflict.as_dict() for conflict in host.conflicts],
+            "commands": {
+                name: [spec.help, plugin_id]
+                for name, (spec, plugin_id) in self.plugin_commands().items()
+            },
+        }
+
     def plugin_commands(self) -> dict[str, tuple[CommandSpec, str]]:
         """Return plugin commands by name, leaving out names the core owns."""
+        from sentinel.core._plugins import warn_once
+
         commands = self.host.commands()
         for name in BUILTIN_COMMANDS:
             if name in commands:
@@ -110,6 +155,17 @@ class CliState:
         return commands
 
 
+def _saved_listing() -> dict[str, Any] | None:
+    from sentinel.core._listing import listing_applies, print_warnings, saved_listing
+
+    saved = saved_listing() if listing_applies() else None
+    if saved is None or set(saved["commands"]) & set(BUILTIN_COMMANDS):
+        # A plugin command named like a built-in one needs the host's warning.
+        return None
+    print_warnings(saved)
+    return saved
+
+
 def _state(ctx: click.Context) -> CliState:
     state = ctx.find_object(CliState)
     return state if state is not None else ctx.ensure_object(CliState)
@@ -119,7 +175,7 @@ class SentinelGroup(click.Group):
     """A group whose plugin commands are imported only when they run."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_state(ctx).plugin_commands()})
+        return sorted({*super().list_commands(ctx), *_state(ctx).listing()["commands"]})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         builtin = super().get_command(ctx, cmd_name)
@@ -129,6 +185,8 @@ class SentinelGroup(click.Group):
         if found is None:
             return None
         spec, plugin_id = found
+        from sentinel.core._imports import import_target
+
         try:
             command = import_target(spec.target)
         except SentinelError as exc:
@@ -147,8 +205,9 @@ class SentinelGroup(click.Group):
             command = super().get_command(ctx, name)
             if command is not None:
                 rows.append((name, command.get_short_help_str(60)))
-        for name, (spec, plugin_id) in sorted(_state(ctx).plugin_commands().items()):
-            rows.append((name, f"{spec.help} [{plugin_id}]".strip()))
+        commands = _state(ctx).listing()["commands"]
+        for name, (help_text, plugin_id) in sorted(commands.items()):
+            rows.append((name, f"{help_text} [{plugin_id}]".strip()))
         rows.sort()
         if rows:
             with formatter.section("Commands"):
@@ -267,28 +326,38 @@ def plugins(ctx: click.Context, as_json: bool, timings: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    host = _state(ctx).host
+    state = _state(ctx)
     if timings:
-        host.import_plugins()
+        state.host.import_plugins()
+    listing = state.listing()
     if as_json:
-        click.echo(json.dumps([info.as_dict() for info in host.plugins], indent=2))
+        click.echo(json.dumps(listing["plugins"], indent=2))
         return
-    _print_plugins(host, timings)
+    _print_plugins(listing, timings)
+    if timings and state.host.scan is not None:
+        scan = state.host.scan
+        source = "cache" if scan.from_cache else "scan of installed distributions"
+        click.echo(f"discovery: {scan.seconds * 1000:.1f} ms from {source}")
 
 
-def _print_plugins(host: PluginHost, timings: bool) -> None:
+def _print_plugins(listing: dict[str, Any], timings: bool) -> None:
     headers = ["ID", "DISTRIBUTION", "VERSION", "STATUS"]
     if timings:
         headers.append("IMPORT")
     rows = []
-    for info in host.plugins:
-        row = [info.id, info.distribution or "-", info.version or "-", info.status]
+    for info in listing["plugins"]:
+        row = [
+            info["id"],
+            info["distribution"] or "-",
+            info["version"] or "-",
+            info["status"],
+        ]
         if timings:
-            seconds = info.import_seconds
+            seconds = info["import_seconds"]
             row.append("-" if seconds is None else f"{seconds * 1000:.1f} ms")
-        detail = info.error or _provides_text(info.provides)
-        if info.status == "incompatible" and info.api:
-            detail = f"needs core API {info.api}: {detail}"
+        detail = info["error"] or _provides_text(info["provides"])
+        if info["status"] == "incompatible" and info["api"]:
+            detail = f"needs core API {info['api']}: {detail}"
         rows.append((row, detail))
     widths = [
         max(len(cells[i]) for cells in [headers, *(row for row, _ in rows)])
@@ -299,15 +368,16 @@ def _print_plugins(host: PluginHost, timings: bool) -> None:
             cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
         )
         click.echo(f"{line}  {detail}".rstrip())
-    for conflict in host.conflicts:
-        how = "plugins.prefer" if conflict.by_config else "id order; set plugins.prefer"
-        click.echo(
-            f"conflict: {conflict.key} is declared by {', '.join(conflict.plugins)}; "
-            f"{conflict.chosen} wins ({how})"
+    for conflict in listing["conflicts"]:
+        how = (
+            "plugins.prefer"
+            if conflict["by_config"]
+            else "id order; set plugins.prefer"
         )
-    if timings and host.scan is not None:
-        source = "cache" if host.scan.from_cache else "scan of installed distributions"
-        click.echo(f"discovery: {host.scan.seconds * 1000:.1f} ms from {source}")
+        click.echo(
+            f"conflict: {conflict['key']} is declared by "
+            f"{', '.join(conflict['plugins'])}; {conflict['chosen']} wins ({how})"
+        )
 
 
 def _provides_text(provides: dict[str, list[str]]) -> str:
@@ -397,7 +467,10 @@ def config_schema_command() -> None:
 @cli.command()
 def run() -> None:
     """Run the agent: watch folders, queue and process files, serve the dashboard."""
+    from pathlib import Path
+
     from sentinel.core._agent import Agent
+    from sentinel.core._run import install_signal_handlers, run_agent
 
     state = _state(click.get_current_context())
     host, cfg = state.host, state.config
@@ -408,87 +481,9 @@ def run() -> None:
             agent.runtime_env[name] = (
                 str(Path(value).resolve()) if name == "SENTINEL_CONFIG" else str(value)
             )
-    _install_signal_handlers(agent)
-    exit_code = _run_agent(agent)
+    install_signal_handlers(agent)
+    exit_code = run_agent(agent)
     sys.exit(exit_code)
-
-
-def _install_signal_handlers(agent: Agent) -> None:
-    def handle(signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if agent.stop_event.is_set():
-            # A second signal: the user wants out now; leases bring jobs back.
-            os._exit(130)
-        agent.request_stop(f"received {name}")
-
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
-
-
-# Services through which a run does visible work: without either, nothing
-# feeds the queue and nothing shows its state.
-WORK_SERVICES = {"files": "files", "web": "web"}
-
-
-def _run_agent(agent: Agent) -> int:
-    started = False
-    try:
-        _call_phase(agent, "sentinel_startup")
-        _call_phase(agent, "sentinel_ready")
-        started = True
-        _warn_if_idle(agent)
-        click.echo("sentinel is running; press Ctrl-C to stop", err=True)
-        while not agent.stop_event.wait(0.5):
-            pass
-    except SentinelError as exc:
-        logger.error("start-up failed: %s", exc)
-    finally:
-        _call_phase(agent, "sentinel_shutdown", stop_on_error=False)
-        logger.info("stopped")
-    return 0 if started else 1
-
-
-def _warn_if_idle(agent: Agent) -> None:
-    missing = [
-        extra
-        for service, extra in WORK_SERVICES.items()
-        if not agent.has_service(service)
-    ]
-    if len(missing) < len(WORK_SERVICES):
-        return
-    extras = ",".join(missing)
-    logger.warning(
-        "no installed plugin watches folders or serves the dashboard, so this run "
-        "does nothing; install them with pip install 'sentinel-core[%s]' (from "
-        "local wheels: pip install --no-index --find-links DIR "
-        "'sentinel-core[%s]') or check 'sentinel plugins' for disabled or failed "
-        "ones",
-        extras,
-        extras,
-    )
-
-
-def _call_phase(agent: Agent, hook_name: str, *, stop_on_error: bool = True) -> None:
-    """Call one phase's hooks in pluggy order (tryfirst and trylast respected)."""
-    caller = getattr(agent.host.pm.hook, hook_name)
-    for impl in reversed(caller.get_hookimpls()):
-        logger.debug("%s: %s", impl.plugin_name, hook_name)
-        try:
-            impl.function(agent=agent)
-        except SentinelError as exc:
-            # A SentinelError already says what went wrong and what to do.
-            if stop_on_error:
-                raise SentinelError(
-                    f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc}"
-                ) from None
-            logger.error("plugin %s failed in %s: %s", impl.plugin_name, hook_name, exc)
-        except Exception as exc:
-            logger.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
-            if stop_on_error:
-                raise SentinelError(
-                    f"plugin {impl.plugin_name!r} failed in {hook_name}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from None
 
 
 def main() -> None:

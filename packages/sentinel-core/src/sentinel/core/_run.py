@@ -1,0 +1,96 @@
+"""``sentinel run``: the agent's phases, signal handling and the idle warning."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from types import FrameType
+
+import click
+
+from sentinel.core._agent import Agent
+from sentinel.core._errors import SentinelError
+
+logger = logging.getLogger(__name__)
+
+
+def install_signal_handlers(agent: Agent) -> None:
+    """Stop on SIGINT or SIGTERM; a second signal exits at once."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if agent.stop_event.is_set():
+            # A second signal: the user wants out now; leases bring jobs back.
+            os._exit(130)
+        agent.request_stop(f"received {name}")
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+# Services through which a run does visible work: without either, nothing
+# feeds the queue and nothing shows its state.
+WORK_SERVICES = {"files": "files", "web": "web"}
+
+
+def run_agent(agent: Agent) -> int:
+    """Start every plugin, wait for a stop signal, shut down; return the exit code."""
+    started = False
+    try:
+        _call_phase(agent, "sentinel_startup")
+        _call_phase(agent, "sentinel_ready")
+        started = True
+        _warn_if_idle(agent)
+        click.echo("sentinel is running; press Ctrl-C to stop", err=True)
+        while not agent.stop_event.wait(0.5):
+            pass
+    except SentinelError as exc:
+        logger.error("start-up failed: %s", exc)
+    finally:
+        _call_phase(agent, "sentinel_shutdown", stop_on_error=False)
+        logger.info("stopped")
+    return 0 if started else 1
+
+
+def _warn_if_idle(agent: Agent) -> None:
+    missing = [
+        extra
+        for service, extra in WORK_SERVICES.items()
+        if not agent.has_service(service)
+    ]
+    if len(missing) < len(WORK_SERVICES):
+        return
+    extras = ",".join(missing)
+    logger.warning(
+        "no installed plugin watches folders or serves the dashboard, so this run "
+        "does nothing; install them with pip install 'sentinel-core[%s]' (from "
+        "local wheels: pip install --no-index --find-links DIR "
+        "'sentinel-core[%s]') or check 'sentinel plugins' for disabled or failed "
+        "ones",
+        extras,
+        extras,
+    )
+
+
+def _call_phase(agent: Agent, hook_name: str, *, stop_on_error: bool = True) -> None:
+    """Call one phase's hooks in pluggy order (tryfirst and trylast respected)."""
+    caller = getattr(agent.host.pm.hook, hook_name)
+    for impl in reversed(caller.get_hookimpls()):
+        logger.debug("%s: %s", impl.plugin_name, hook_name)
+        try:
+            impl.function(agent=agent)
+        except SentinelError as exc:
+            # A SentinelError already says what went wrong and what to do.
+            if stop_on_error:
+                raise SentinelError(
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}: {exc}"
+                ) from None
+            logger.error("plugin %s failed in %s: %s", impl.plugin_name, hook_name, exc)
+        except Exception as exc:
+            logger.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
+            if stop_on_error:
+                raise SentinelError(
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
