@@ -21,9 +21,20 @@ from harness import WORKLOADS, Bench, Result
 
 from sentinel.queue import EmbeddedRedis
 
-SYSTEMS = ("sentinel", "rq", "arq", "dramatiq", "celery", "saq", "taskiq", "huey")
+SYSTEMS = (
+    "sentinel",
+    "sentinel_batched",
+    "rq",
+    "arq",
+    "dramatiq",
+    "celery",
+    "saq",
+    "taskiq",
+    "huey",
+)
 LABELS = {
     "sentinel": "sentinel-queue",
+    "sentinel_batched": "sentinel-queue (exact_attempts off)",
     "rq": "RQ (SimpleWorker)",
     "arq": "arq",
     "dramatiq": "Dramatiq (Redis broker)",
