@@ -281,16 +281,14 @@ def test_get_unknown_job(queue: Queue) -> None:
     assert queue.get("missing") is None
 
 
-def test_script_calls_survive_a_flushed_script_cache(
-    queue: Queue, client: redis.Redis
-) -> None:
+def test_enqueue_after_script_flush(queue: Queue, client: redis.Redis) -> None:
     first = queue.enqueue("qtest.echo", {"n": 1})
     client.script_flush()
     second = queue.enqueue("qtest.echo", {"n": 2})
     assert [job["id"] for job in queue.recent("queued")] == [first, second]
 
 
-def test_send_ack_fetch_reads_the_reply_after_sending(queue: Queue) -> None:
+def test_send_ack_fetch_reply_later(queue: Queue) -> None:
     job_id = queue.enqueue("qtest.echo", {"n": 1})
     pending = queue.send_ack_fetch("w1", 1)
     batch = pending.result()
