@@ -23,6 +23,9 @@ from .conftest import free_port
 pytestmark = pytest.mark.slow
 
 SUPPORTED_IN_OTHER = {"other/table.tsv"}
+# Files the manifest calls implementation-defined that sentinel's default policy
+# rejects: a number that overflows a 64-bit float is refused, not read as inf.
+REJECTED_BY_POLICY = {"json/i_number_huge_exp.json"}
 DEADLINE_SECONDS = 300
 
 
@@ -87,6 +90,8 @@ def expected_failed(relative: str, row: dict[str, str] | None) -> bool:
         # manifest itself, which is a TSV file.
         return not relative.endswith(".tsv")
     if relative.startswith("other/") and relative not in SUPPORTED_IN_OTHER:
+        return True
+    if relative in REJECTED_BY_POLICY:
         return True
     return "must be rejected" in row["expected"]
 
