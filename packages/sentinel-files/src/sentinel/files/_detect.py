@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sentinel.files._errors import UnsupportedFormatError
+from sentinel.files._sniff import SNIFFED_SUFFIXES, sniff_text
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -40,7 +41,6 @@ UNSUPPORTED = {
     ".ndjson": "JSON Lines; send one JSON document per file or convert to CSV",
     ".md": "Markdown text",
     ".markdown": "Markdown text",
-    ".txt": "plain text with no declared format; rename it to .csv if it is CSV",
     ".pdf": "PDF document",
     ".doc": "Word document",
     ".docx": "Word document",
@@ -65,7 +65,9 @@ def detect(path: str | Path, classes: Mapping[str, Any] | None = None) -> Detect
     """Detect the format of ``path`` from its first bytes and its extension.
 
     Binary signatures (ZIP, OLE, gzip) take precedence over the name; text
-    files take the format of their extension. ``classes`` are file classes
+    files take the format of their extension, and those without one or
+    named ``.txt`` or ``.dat`` the format their content shows (JSON, XML,
+    YAML, CSV or TSV). ``classes`` are file classes
     by format name: one that is not built in (a plugin's) is chosen for a
     file whose extension it lists in ``extensions`` or whose first bytes its
     ``sniff`` accepts. Raises :class:`UnsupportedFormatError` naming the
@@ -87,13 +89,27 @@ def detect(path: str | Path, classes: Mapping[str, Any] | None = None) -> Detect
         return _detect_ole(path, suffix)
     if head.startswith(GZIP_MAGIC):
         raise _unsupported(path, "gzip-compressed data; decompress it first")
+    return _detect_text(path, suffix, head)
+
+
+def _detect_text(path: Path, suffix: str, head: bytes) -> Detection:
     if b"\x00" in head and not head.startswith(TEXT_BOMS):
         # A named text format goes to its parser, which reports where the
         # NUL byte is; anything else is taken for binary data.
         if suffix not in EXTENSIONS:
             raise _unsupported(path, "binary data (contains NUL bytes), not text")
         return _by_extension(path, suffix, "text with NUL bytes")
+    if suffix in SNIFFED_SUFFIXES:
+        return _by_content(path, suffix, head)
     return _by_extension(path, suffix, "content is text")
+
+
+def _by_content(path: Path, suffix: str, head: bytes) -> Detection:
+    named = f"extension {suffix}" if suffix else "no file extension"
+    sniffed = sniff_text(path, head)
+    if sniffed.format is None:
+        raise _unsupported(path, f"{named}, and the content is {sniffed.reason}")
+    return Detection(sniffed.format, f"{named}; {sniffed.reason}")
 
 
 def _plugin_claim(
@@ -167,5 +183,7 @@ def _unsupported(path: Path, what: str) -> UnsupportedFormatError:
     return UnsupportedFormatError(
         f"{path}: unsupported format: {what}",
         path=path,
-        hint=f"Supported extensions: {supported}.",
+        hint=f"Supported extensions: {supported}; files without an extension "
+        f"or named .txt or .dat are read as the JSON, XML, YAML, CSV or TSV their "
+        f"content shows.",
     )
