@@ -147,9 +147,17 @@ def commands(python: Path, tools: list[str]) -> dict[str, list[str]]:
 
 
 def bench_environ(workdir: Path) -> dict[str, str]:
-    """Build an environment without SENTINEL_* settings and with a private cache."""
+    """Build an environment without SENTINEL_* settings and with a private cache.
+
+    Bytecode goes to one private folder that the warm-up runs fill, so every
+    tool runs from compiled bytecode, as it would when installed with pip:
+    with PYTHONDONTWRITEBYTECODE set and editable sources linked in, sentinel
+    alone would compile its modules on every run.
+    """
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SENTINEL")}
     environ.pop("PYTHONPATH", None)
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    environ["PYTHONPYCACHEPREFIX"] = str(workdir / "bytecode")
     environ["XDG_CACHE_HOME"] = str(workdir / "cache")
     environ["LLM_USER_PATH"] = str(workdir / "llm")
     return environ
