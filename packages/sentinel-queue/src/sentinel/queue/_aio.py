@@ -13,31 +13,25 @@ from typing import Any, TypeVar
 import redis
 import redis.asyncio
 
-from sentinel.core import (
-    QUEUE_TASK,
-    ConcurrencyLimiter,
-    MissingDependencyError,
-    PermanentTaskError,
-    TypeRegistry,
-    UnknownTypeError,
-)
-from sentinel.queue._errors import JobCancelledError, JobEncodingError, JobTimeoutError
-from sentinel.queue._job import CANCELLED, FAILED, Job, dump_json
-from sentinel.queue._queue import (
-    DEFAULT_NAME,
-    RETRY,
-    STALE,
-    Batch,
-    Call,
-    QueueCore,
-)
-from sentinel.queue._worker import (
-    DEFAULT_GRACE_SECONDS,
-    IDLE_WAIT,
-    RECOVER_INTERVAL,
+from sentinel.core import QUEUE_TASK, ConcurrencyLimiter, TypeRegistry
+from sentinel.queue._errors import JobCancelledError, JobTimeoutError
+from sentinel.queue._job import FAILED, Job, dump_json
+from sentinel.queue._outcome import (
+    BaseJobContext,
+    Reconnect,
     default_worker_name,
+    error_text,
+    failure_kind,
+    log_acked,
+    log_cancelling,
+    log_failure,
+    log_lease_lost,
+    log_recovered,
+    result_label,
     retry_delay,
 )
+from sentinel.queue._queue import DEFAULT_NAME, Batch, Call, QueueCore
+from sentinel.queue._worker import DEFAULT_GRACE_SECONDS, IDLE_WAIT, RECOVER_INTERVAL
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +104,7 @@ class AsyncQueue(QueueCore):
 
     async def finish(self, job: Job, result: Any) -> bool:
         """Store the result of ``job``; False when its lease went to another worker."""
-        text = dump_json(result, f"result of job {job.id} (task {job.task!r})")
+        text = dump_json(result, result_label(job))
         return (await self.ack_fetch("", 0, [(job, text)])).acked[0]
 
     async def fail(
@@ -162,38 +156,8 @@ class AsyncQueue(QueueCore):
         return await self.jobs(state, limit)
 
 
-class AsyncJobContext:
+class AsyncJobContext(BaseJobContext["AsyncWorker"]):
     """The :class:`sentinel.core.TaskContext` of one job run by :class:`AsyncWorker`."""
-
-    def __init__(self, worker: AsyncWorker, job: Job, task: str) -> None:
-        self._worker = worker
-        self._job = job
-        self._task = task
-
-    @property
-    def job_id(self) -> str:
-        """Id of the job being run."""
-        return self._job.id
-
-    @property
-    def task(self) -> str:
-        """Registered name of the task being run."""
-        return self._task
-
-    @property
-    def attempt(self) -> int:
-        """Attempt number of this run, starting at 1."""
-        return self._job.attempt
-
-    @property
-    def max_attempts(self) -> int:
-        """Total number of attempts allowed, the first one included."""
-        return self._job.max_attempts
-
-    @property
-    def config(self) -> Mapping[str, Any]:
-        """The merged configuration of the worker."""
-        return self._worker.config
 
     def call(self, task: str, payload: Mapping[str, Any]) -> Any:
         """Call the registered task ``task``; await the result of a coroutine task."""
@@ -244,6 +208,11 @@ class AsyncWorker:
         self._acks: list[tuple[Job, str]] = []
         self._cancelled: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
+
+    @property
+    def label(self) -> str:
+        """The name of this worker as its log lines open with it."""
+        return f"async worker {self.name}"
 
     def lookup(self, task: str) -> Callable[..., Any]:
         """Return the task registered as ``task`` (kind ``queue.task``)."""
@@ -307,14 +276,7 @@ class AsyncWorker:
         except BaseException:
             self._acks[:0] = acks
             raise
-        for (job, _), stored in zip(acks, batch.acked, strict=True):
-            if not stored:
-                logger.warning(
-                    "async worker %s: job %s result discarded: its lease passed "
-                    "to a newer delivery",
-                    self.name,
-                    job.id,
-                )
+        log_acked(self.label, acks, batch.acked)
         for job in batch.jobs:
             task = asyncio.create_task(self._execute(job))
             self._running[job.id] = (job, task)
@@ -340,17 +302,7 @@ class AsyncWorker:
             await asyncio.wait_for(self._changed.wait(), timeout)
 
     async def _recover(self) -> None:
-        requeued, failed = await self.queue.recover()
-        for job_id in requeued:
-            logger.warning(
-                "async worker %s: job %s lease expired; queued again", self.name, job_id
-            )
-        for job_id in failed:
-            logger.error(
-                "async worker %s: job %s failed: lease expired on its last attempt",
-                self.name,
-                job_id,
-            )
+        log_recovered(self.label, *await self.queue.recover())
 
     async def _execute(self, job: Job) -> None:
         try:
@@ -381,60 +333,26 @@ class AsyncWorker:
     async def _run_task(self, job: Job) -> None:
         try:
             result = await self._invoke(job)
-            text = dump_json(result, f"result of job {job.id} (task {job.task!r})")
+            text = dump_json(result, result_label(job))
         except asyncio.CancelledError:
             if job.id not in self._cancelled:
                 raise
             await self._record_failure(
-                job, JobCancelledError(f"job {job.id} cancelled"), False, CANCELLED
+                job, JobCancelledError(f"job {job.id} cancelled")
             )
             return
-        except (
-            PermanentTaskError,
-            UnknownTypeError,
-            MissingDependencyError,
-            JobEncodingError,
-        ) as exc:
-            await self._record_failure(job, exc, False, FAILED)
-            return
         except Exception as exc:  # noqa: BLE001 - any task error is the job's failure
-            await self._record_failure(job, exc, True, FAILED)
+            await self._record_failure(job, exc)
             return
         self._acks.append((job, text))
 
-    async def _record_failure(
-        self, job: Job, exc: BaseException, retry: bool, state: str
-    ) -> None:
-        error = f"{type(exc).__name__}: {exc}"
+    async def _record_failure(self, job: Job, exc: Exception) -> None:
+        retry, state = failure_kind(exc)
         delay = retry_delay(job.attempt, self.retry_backoff) if retry else None
         outcome = await self._reconnecting(
-            lambda: self.queue.fail(job, error, delay, state=state)
+            lambda: self.queue.fail(job, error_text(exc), delay, state=state)
         )
-        if outcome == RETRY:
-            logger.info(
-                "async worker %s: job %s attempt %d of %d failed (%s); retrying",
-                self.name,
-                job.id,
-                job.attempt,
-                job.max_attempts,
-                error,
-            )
-        elif outcome == STALE:
-            logger.warning(
-                "async worker %s: job %s failure discarded: its lease passed to a "
-                "newer delivery (%s)",
-                self.name,
-                job.id,
-                error,
-            )
-        else:
-            logger.error(
-                "async worker %s: job %s ended %s: %s",
-                self.name,
-                job.id,
-                outcome,
-                error,
-            )
+        log_failure(self.label, job, exc, outcome, retry=retry, delay=delay)
 
     async def _heartbeat(self) -> None:
         interval = max(0.05, self.queue.lease_seconds / 3)
@@ -449,18 +367,9 @@ class AsyncWorker:
             for job, flag in zip(running, flags, strict=True):
                 entry = self._running.get(job.id)
                 if flag == 0:
-                    logger.warning(
-                        "async worker %s: job %s lease lost; another worker may "
-                        "run it again",
-                        self.name,
-                        job.id,
-                    )
+                    log_lease_lost(self.label, job)
                 elif flag == 2 and entry is not None and job.id not in self._cancelled:
-                    logger.info(
-                        "async worker %s: job %s cancelled; interrupting it",
-                        self.name,
-                        job.id,
-                    )
+                    log_cancelling(self.label, job)
                     self._cancelled.add(job.id)
                     entry[1].cancel()
 
@@ -488,27 +397,15 @@ class AsyncWorker:
 
     async def _reconnecting(self, call: Callable[[], Awaitable[T]]) -> T | None:
         """Await ``call``, waiting for Redis to come back after a lost connection."""
-        delay = 0.1
-        lost = False
+        reconnect = Reconnect(self.label)
         while True:
             try:
                 result = await call()
             except CONNECTION_ERRORS as exc:
-                if not lost:
-                    logger.warning(
-                        "async worker %s lost its Redis connection (%s); reconnecting",
-                        self.name,
-                        exc,
-                    )
-                    lost = True
+                delay = reconnect.lost(exc)
                 if self._stop.is_set() and not self._acks and not self._running:
                     return None
                 await asyncio.sleep(delay)
-                delay = min(2.0, delay * 2)
                 continue
-            if lost:
-                logger.info(
-                    "async worker %s reconnected to Redis; consuming jobs again",
-                    self.name,
-                )
+            reconnect.done()
             return result

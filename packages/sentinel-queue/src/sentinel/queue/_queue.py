@@ -243,40 +243,6 @@ class QueueCore:
             )
         return str(url)
 
-    def _enqueue_args(
-        self,
-        job_id: str,
-        task: str,
-        payload: Mapping[str, Any],
-        *,
-        max_retries: int | None,
-        unique_key: str | None,
-        priority: int,
-        delay: float,
-        timeout: float | None,
-    ) -> list[Any]:
-        retries = self.max_retries if max_retries is None else max_retries
-        if retries < 0:
-            raise QueueError(f"max_retries is {retries}; expected 0 or more retries")
-        if abs(priority) > _scripts.PRIORITY_LIMIT:
-            raise QueueError(
-                f"priority is {priority}; expected -{_scripts.PRIORITY_LIMIT} to "
-                f"{_scripts.PRIORITY_LIMIT}"
-            )
-        if timeout is not None and timeout <= 0:
-            raise QueueError(f"timeout is {timeout}; expected a positive number")
-        spec = encode_spec(
-            job_id, task, payload, retries + 1, unique_key, timeout=timeout
-        )
-        return [
-            job_id,
-            spec,
-            retries + 1,
-            unique_key or "",
-            int(priority),
-            float(delay),
-        ]
-
     def _enqueue_call(
         self,
         task: str,
@@ -288,16 +254,28 @@ class QueueCore:
         delay: float = 0.0,
         timeout: float | None = None,
     ) -> Call[str]:
-        args = self._enqueue_args(
-            new_job_id(),
-            task,
-            payload,
-            max_retries=max_retries,
-            unique_key=unique_key,
-            priority=priority,
-            delay=delay,
-            timeout=timeout,
+        retries = self.max_retries if max_retries is None else max_retries
+        if retries < 0:
+            raise QueueError(f"max_retries is {retries}; expected 0 or more retries")
+        if abs(priority) > _scripts.PRIORITY_LIMIT:
+            raise QueueError(
+                f"priority is {priority}; expected -{_scripts.PRIORITY_LIMIT} to "
+                f"{_scripts.PRIORITY_LIMIT}"
+            )
+        if timeout is not None and timeout <= 0:
+            raise QueueError(f"timeout is {timeout}; expected a positive number")
+        job_id = new_job_id()
+        spec = encode_spec(
+            job_id, task, payload, retries + 1, unique_key, timeout=timeout
         )
+        args = [
+            job_id,
+            spec,
+            retries + 1,
+            unique_key or "",
+            int(priority),
+            float(delay),
+        ]
 
         def parse(reply: Any) -> str:
             queued_id, created = _parse_enqueue(reply)
@@ -322,19 +300,13 @@ class QueueCore:
         max_retries: int | None = None,
         priority: int = 0,
     ) -> Call[str | None]:
-        args = self._enqueue_args(
-            new_job_id(),
-            task,
-            payload,
-            max_retries=max_retries,
-            unique_key=None,
-            priority=priority,
-            delay=0.0,
-            timeout=None,
+        # The same job as a plain enqueue, behind the marker of its tick.
+        enqueue = self._enqueue_call(
+            task, payload, max_retries=max_retries, priority=priority
         )
         return Call(
             "ENQUEUE_TICK",
-            [tick, TICK_MARKER_TTL, *args],
+            [tick, TICK_MARKER_TTL, *enqueue.args],
             lambda reply: text(reply) or None,
         )
 

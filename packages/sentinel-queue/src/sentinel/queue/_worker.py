@@ -7,10 +7,8 @@ import logging
 import os
 import random
 import signal
-import socket
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
@@ -18,18 +16,25 @@ from typing import Any, TypeVar
 
 import redis
 
-from sentinel.core import (
-    QUEUE_TASK,
-    MissingDependencyError,
-    PermanentTaskError,
-    Task,
-    TypeRegistry,
-    UnknownTypeError,
-)
+from sentinel.core import QUEUE_TASK, Task, TypeRegistry
 from sentinel.queue._cron import Scheduler
-from sentinel.queue._errors import JobCancelledError, JobEncodingError, JobTimeoutError
-from sentinel.queue._job import CANCELLED, Job, dump_json
-from sentinel.queue._queue import RETRY, STALE, PendingBatch, Queue
+from sentinel.queue._errors import JobCancelledError, JobTimeoutError
+from sentinel.queue._job import Job, dump_json
+from sentinel.queue._outcome import (
+    BaseJobContext,
+    Reconnect,
+    default_worker_name,
+    error_text,
+    failure_kind,
+    log_acked,
+    log_cancelling,
+    log_failure,
+    log_lease_lost,
+    log_recovered,
+    result_label,
+    retry_delay,
+)
+from sentinel.queue._queue import PendingBatch, Queue
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +42,6 @@ T = TypeVar("T")
 
 # Redis errors after which the worker waits for the server and tries again.
 CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError)
-# Retry delays grow from retry_backoff by doubling up to this many seconds.
-MAX_BACKOFF = 300.0
 RECOVER_INTERVAL = 1.0
 IDLE_WAIT = 1.0
 # A worker leases about this many seconds of work per fetch, judged by the
@@ -56,56 +59,14 @@ MAX_UNACKED = 16
 DEFAULT_GRACE_SECONDS = 20.0
 
 
-def default_worker_name() -> str:
-    """Return a name that tells machine and process apart: host.pid.random."""
-    return f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:4]}"
-
-
-def retry_delay(attempt: int, base: float, cap: float = MAX_BACKOFF) -> float:
-    """Return the delay before retrying after ``attempt`` failed.
-
-    The delay doubles with each attempt up to ``cap``; a random factor
-    between 0.5 and 1 spreads retries of jobs that failed together.
-    """
-    exponential = min(cap, base * 2.0 ** max(0, attempt - 1))
-    return exponential * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not secrets
-
-
-class JobContext:
+class JobContext(BaseJobContext["Worker"]):
     """The :class:`sentinel.core.TaskContext` of one delivery of a job."""
 
     def __init__(
         self, worker: Worker, job: Job, task: str, queue: Queue | None = None
     ) -> None:
-        self._worker = worker
-        self._job = job
-        self._task = task
+        super().__init__(worker, job, task)
         self._queue = queue or worker.queue
-
-    @property
-    def job_id(self) -> str:
-        """Id of the job being run."""
-        return self._job.id
-
-    @property
-    def task(self) -> str:
-        """Registered name of the task being run."""
-        return self._task
-
-    @property
-    def attempt(self) -> int:
-        """Attempt number of this run, starting at 1."""
-        return self._job.attempt
-
-    @property
-    def max_attempts(self) -> int:
-        """Total number of attempts allowed, the first one included."""
-        return self._job.max_attempts
-
-    @property
-    def config(self) -> Mapping[str, Any]:
-        """The merged configuration of the worker."""
-        return self._worker.config
 
     def call(self, task: str, payload: Mapping[str, Any]) -> Any:
         """Run the registered task ``task`` in this process, as part of this job."""
@@ -188,11 +149,7 @@ class Heartbeat(threading.Thread):
             if job.id not in self._jobs or job.id in self._lost:
                 return
             self._lost.add(job.id)
-        logger.warning(
-            "worker %s: job %s lease lost; another worker may run it again",
-            self._worker.name,
-            job.id,
-        )
+        log_lease_lost(self._worker.label, job)
 
 
 class _Interrupter:
@@ -330,6 +287,11 @@ class Worker:
         self._start_reply: (
             tuple[PendingBatch, Queue, Job, list[tuple[Job, str]]] | None
         ) = None
+
+    @property
+    def label(self) -> str:
+        """The name of this worker as its log lines open with it."""
+        return f"worker {self.name}"
 
     def lookup(self, task: str) -> Task:
         """Return the task registered as ``task`` (kind ``queue.task``)."""
@@ -472,7 +434,7 @@ class Worker:
             # with the final flush, or the jobs' leases bring them back.
             self._acks.setdefault(id(queue), []).extend(acks)
             return
-        self._log_stale(acks, batch.acked)
+        log_acked(self.label, acks, batch.acked)
         if len(self.queues) > 1:
             self._flush_acks()
         if not batch.started:
@@ -503,7 +465,7 @@ class Worker:
                 # repeated acknowledgement of a stored result is a no-op.
                 self._acks.setdefault(id(queue), [])[:0] = acks
                 raise
-            self._log_stale(acks, batch.acked)
+            log_acked(self.label, acks, batch.acked)
             if batch.jobs:
                 first = batch.jobs[0]
                 self._started.add((first.id, first.token))
@@ -527,19 +489,7 @@ class Worker:
                 except BaseException:
                     self._acks.setdefault(id(queue), [])[:0] = acks
                     raise
-                self._log_stale(acks, batch.acked)
-
-    def _log_stale(self, acks: list[tuple[Job, str]], flags: list[bool]) -> None:
-        for (job, _), stored in zip(acks, flags, strict=True):
-            if stored:
-                logger.debug("worker %s: job %s done", self.name, job.id)
-            else:
-                logger.warning(
-                    "worker %s: job %s result discarded: its lease passed to a "
-                    "newer delivery",
-                    self.name,
-                    job.id,
-                )
+                log_acked(self.label, acks, batch.acked)
 
     def _wait_for_jobs(self, wait: float | None) -> None:
         timeout = max(0.01, min(IDLE_WAIT, wait if wait is not None else IDLE_WAIT))
@@ -549,17 +499,7 @@ class Worker:
 
     def _recover(self) -> None:
         for queue in self.queues:
-            requeued, failed = queue.recover()
-            for job_id in requeued:
-                logger.warning(
-                    "worker %s: job %s lease expired; queued again", self.name, job_id
-                )
-            for job_id in failed:
-                logger.error(
-                    "worker %s: job %s failed: lease expired on its last attempt",
-                    self.name,
-                    job_id,
-                )
+            log_recovered(self.label, *queue.recover())
 
     def _hand_back(self) -> None:
         """Release unstarted jobs now; release the running one after the grace."""
@@ -618,9 +558,7 @@ class Worker:
         if running is None or running[1].id != job.id or self._interrupter is None:
             return
         if self._interrupter.interrupt(JobCancelledError(f"job {job.id} cancelled")):
-            logger.info(
-                "worker %s: job %s cancelled; interrupting it", self.name, job.id
-            )
+            log_cancelling(self.label, job)
 
     def execute(self, job: Job, queue: Queue | None = None) -> None:
         """Run ``job`` and store its result, a retry or its failure."""
@@ -694,97 +632,34 @@ class Worker:
                 result = self._invoke(job, queue)
             finally:
                 self._settle_start()
-            text = dump_json(result, f"result of job {job.id} (task {job.task!r})")
-        except JobCancelledError as exc:
-            self._record_failure(job, queue, exc, retry=False, state=CANCELLED)
-            return
-        except (PermanentTaskError, UnknownTypeError, MissingDependencyError) as exc:
-            self._record_failure(job, queue, exc, retry=False)
-            return
-        except JobEncodingError as exc:
-            self._record_failure(job, queue, exc, retry=False)
-            return
+            text = dump_json(result, result_label(job))
         except Exception as exc:  # noqa: BLE001 - any task error is the job's failure
-            self._record_failure(job, queue, exc, retry=True)
+            self._record_failure(job, queue, exc)
             return
         self._acks.setdefault(id(queue), []).append((job, text))
 
-    def _record_failure(
-        self,
-        job: Job,
-        queue: Queue,
-        exc: BaseException,
-        *,
-        retry: bool,
-        state: str = "failed",
-    ) -> None:
-        error = f"{type(exc).__name__}: {exc}"
+    def _record_failure(self, job: Job, queue: Queue, exc: Exception) -> None:
+        retry, state = failure_kind(exc)
         delay = retry_delay(job.attempt, self.retry_backoff) if retry else None
         outcome = self._with_reconnect(
-            lambda: queue.fail(job, error, delay, state=state)
+            lambda: queue.fail(job, error_text(exc), delay, state=state)
         )
-        if outcome == RETRY:
-            logger.info(
-                "worker %s: job %s attempt %d of %d failed (%s); retrying in %.2f s",
-                self.name,
-                job.id,
-                job.attempt,
-                job.max_attempts,
-                error,
-                delay,
-            )
-        elif outcome == STALE:
-            logger.warning(
-                "worker %s: job %s failure discarded: its lease passed to a newer "
-                "delivery (%s)",
-                self.name,
-                job.id,
-                error,
-            )
-        elif outcome == CANCELLED:
-            logger.info("worker %s: job %s cancelled", self.name, job.id)
-        elif not retry:
-            # A permanent error is an expected rejection, such as a malformed
-            # file: its message says everything and a traceback would be noise.
-            logger.error(
-                "worker %s: job %s failed without retry: %s", self.name, job.id, error
-            )
-        else:
-            logger.error(
-                "worker %s: job %s failed after %d of %d attempts: %s",
-                self.name,
-                job.id,
-                job.attempt,
-                job.max_attempts,
-                error,
-                exc_info=exc,
-            )
+        log_failure(self.label, job, exc, outcome, retry=retry, delay=delay)
 
     def _with_reconnect(self, call: Callable[[], T]) -> T | None:
         """Run ``call``, waiting for Redis to come back after a lost connection.
 
         Returns None when the worker is asked to stop before Redis is back.
         """
-        delay = 0.1
-        lost = False
+        reconnect = Reconnect(self.label)
         while True:
             try:
                 result = call()
             except CONNECTION_ERRORS as exc:
-                if not lost:
-                    logger.warning(
-                        "worker %s lost its Redis connection (%s); reconnecting",
-                        self.name,
-                        exc,
-                    )
-                    lost = True
+                delay = reconnect.lost(exc)
                 if self._should_stop() and not self._pending_acks():
                     return None
                 time.sleep(delay)
-                delay = min(2.0, delay * 2)
                 continue
-            if lost:
-                logger.info(
-                    "worker %s reconnected to Redis; consuming jobs again", self.name
-                )
+            reconnect.done()
             return result
