@@ -48,7 +48,7 @@ def read_package_facts(archive: zipfile.ZipFile) -> PackageFacts:
         return facts
     workbook = safe_etree.fromstring(archive.read("xl/workbook.xml"))
     facts.date1904 = _date1904(workbook)
-    parts = _sheet_parts(archive, workbook, names)
+    parts = sheet_parts(archive, workbook, names)
     for sheet, part in parts.items():
         facts.error_cells.extend(_error_cells(archive.read(part), sheet))
         if len(facts.error_cells) >= MAX_ERROR_CELLS:
@@ -67,7 +67,7 @@ def _date1904(workbook: Element) -> bool:
     return False
 
 
-def _sheet_parts(
+def sheet_parts(
     archive: zipfile.ZipFile, workbook: Element, names: set[str]
 ) -> dict[str, str]:
     rels_name = "xl/_rels/workbook.xml.rels"

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import defusedxml.ElementTree as safe_etree
+
 from sentinel.files._base import DataFile
-from sentinel.files._errors import EncryptedFileError, InvalidFileError
-from sentinel.files._ooxml import PackageFacts, read_package_facts
+from sentinel.files._errors import (
+    EncryptedFileError,
+    InvalidFileError,
+    UnsafeContentError,
+)
+from sentinel.files._limits import (
+    DEFAULT_LIMITS,
+    WorkbookLimits,
+    check_package,
+    check_sheet,
+)
+from sentinel.files._ooxml import PackageFacts, read_package_facts, sheet_parts
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -23,15 +36,33 @@ class XlsxFile(DataFile):
     every later :meth:`rows` call. The per-sheet shapes, merged ranges, date
     system and error cells are read on first use of :attr:`sheets`,
     :meth:`summary` or :meth:`validate`.
+
+    Before python-calamine reads anything, the ZIP directory is checked
+    against ``limits`` (:class:`WorkbookLimits`): sheet and shared-string
+    parts too large or too compressed are refused, and before a sheet is
+    read its grid of values is measured in a streaming pass, so a cell bomb
+    is refused as :class:`UnsafeContentError` with a bounded amount of memory.
     """
 
-    __slots__ = ("_facts", "_sheets", "_workbook", "sheet_names")
+    __slots__ = (
+        "_checked",
+        "_facts",
+        "_parts",
+        "_sheets",
+        "_workbook",
+        "limits",
+        "sheet_names",
+    )
 
     format = "xlsx"
     extensions = (".xlsx",)
+    options = ("limits",)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, limits: WorkbookLimits | None = None) -> None:
         super().__init__(path)
+        self.limits = limits or DEFAULT_LIMITS
+        self._parts: dict[str, str] = {}
+        self._checked: set[str] = set()
         self.sheet_names: list[str] = []
         self._sheets: list[dict[str, Any]] = []
         self._facts = PackageFacts()
@@ -39,6 +70,7 @@ class XlsxFile(DataFile):
 
     def _parse(self) -> None:
         self._check_magic()
+        self._check_limits()
         self._workbook = self._open_workbook()
         metadata = self._workbook.sheets_metadata
         if not metadata:
@@ -96,6 +128,28 @@ class XlsxFile(DataFile):
                 hint="Check that the file was copied completely.",
             )
 
+    def _check_limits(self) -> None:
+        """Check the package's part sizes and find each sheet's part."""
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                check_package(archive, self.limits, str(self.path))
+                names = set(archive.namelist())
+                if "xl/workbook.xml" in names:
+                    workbook = safe_etree.fromstring(archive.read("xl/workbook.xml"))
+                    self._parts = sheet_parts(archive, workbook, names)
+        except (zipfile.BadZipFile, KeyError, OSError, SyntaxError):
+            # Left to python-calamine, whose error names what is broken.
+            self._parts = {}
+
+    def _check_sheet(self, name: str) -> None:
+        """Measure a sheet's grid before python-calamine allocates it."""
+        part = self._parts.get(name)
+        if part is None or name in self._checked:
+            return
+        with zipfile.ZipFile(self.path) as archive:
+            check_sheet(archive, part, name, self.limits, str(self.path))
+        self._checked.add(name)
+
     def _read_package(self) -> None:
         try:
             with zipfile.ZipFile(self.path) as archive:
@@ -128,11 +182,24 @@ class XlsxFile(DataFile):
                 hint="Remove the password in the spreadsheet program and re-send.",
             ) from None
         except (python_calamine.CalamineError, ValueError, OSError) as exc:
-            raise InvalidFileError(
-                f"{self.path}: the workbook cannot be read: {exc}",
-                code="corrupt",
-                hint="Open and save the workbook again in a spreadsheet program.",
-            ) from None
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: Exception, sheet: str | None = None) -> InvalidFileError:
+        """Turn a python-calamine error into a FilesError; its limits into a bomb."""
+        location = {"sheet": sheet} if sheet else None
+        if "limit" in str(exc).lower():
+            return UnsafeContentError(
+                f"{self.path}: the workbook is refused as a cell bomb: {exc}",
+                code="cell-bomb",
+                hint="Remove empty rows and columns or split the workbook.",
+                location=location,
+            )
+        return InvalidFileError(
+            f"{self.path}: the workbook cannot be read: {exc}",
+            code="corrupt",
+            hint="Open and save the workbook again in a spreadsheet program.",
+            location=location,
+        )
 
     def _read_sheet(self, workbook: Any, meta: Any) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -145,6 +212,7 @@ class XlsxFile(DataFile):
         }
         if info["type"] != "worksheet":
             return info
+        self._check_sheet(meta.name)
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
         except Exception as exc:  # noqa: BLE001 - calamine raises many unrelated types
@@ -170,14 +238,41 @@ class XlsxFile(DataFile):
 
         Dates honour the workbook's date system; error cells read as ``""``.
         """
+        rows: list[list[Any]] = self._sheet(sheet).to_python()
+        return rows
+
+    def _sheet(self, sheet: str | int) -> Any:
+        """Check the limits for one sheet, then have python-calamine read it."""
         if self._workbook is None:
             self._workbook = self._open_workbook()
-        if isinstance(sheet, int):
-            found = self._workbook.get_sheet_by_index(sheet)
-        else:
-            found = self._workbook.get_sheet_by_name(sheet)
-        rows: list[list[Any]] = found.to_python()
-        return rows
+        name = sheet
+        if isinstance(sheet, int) and 0 <= sheet < len(self.sheet_names):
+            name = self.sheet_names[sheet]
+        if isinstance(name, str):
+            self._check_sheet(name)
+        try:
+            if isinstance(sheet, int):
+                return self._workbook.get_sheet_by_index(sheet)
+            return self._workbook.get_sheet_by_name(sheet)
+        except Exception as exc:
+            if (
+                isinstance(exc, IndexError | KeyError)
+                or "NotFound" in type(exc).__name__
+            ):
+                raise  # the caller named a sheet that does not exist
+            raise self._read_error(exc, str(name)) from None
+
+    def iter_rows(self, sheet: str | int = 0) -> Iterator[list[Any]]:
+        """Yield the used range of one sheet row by row, as Python values.
+
+        python-calamine holds the sheet's cells (bounded by the workbook
+        limits); each row becomes Python objects only when it is reached.
+        """
+        found = self._sheet(sheet)
+        try:
+            yield from found.iter_rows()
+        except Exception as exc:  # noqa: BLE001 - calamine raises many unrelated types
+            raise self._read_error(exc, found.name) from None
 
     def close(self) -> None:
         """Close the workbook; a later :meth:`rows` call opens it again."""

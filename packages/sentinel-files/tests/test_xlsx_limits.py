@@ -1,0 +1,163 @@
+"""Cell-count bombs in workbooks are refused before python-calamine reads them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sentinel.files import (
+    FilesError,
+    UnsafeContentError,
+    UnsupportedFormatError,
+    WorkbookLimits,
+    XlsxFile,
+    load_file,
+)
+
+from .test_corpus import CORPUS
+from .xlsx_bombs import corner_rows, narrow_rows, repeated_rows, write_workbook
+
+# The peak resident memory a child process may reach while refusing a bomb:
+# the interpreter with python-calamine loaded takes about a third of it.
+MEMORY_BOUND = 150 * 1024 * 1024
+
+
+def peak_memory_of_load(path: Path) -> dict[str, object]:
+    """Load and read ``path`` in a child process; return its error and peak RSS.
+
+    A child process, because python-calamine aborts the whole process when
+    an unguarded grid does not fit in memory.
+    """
+    script = textwrap.dedent(
+        """
+        import json, resource, sys
+        from sentinel.files import FilesError, load_file
+        result = {}
+        try:
+            loaded = load_file(sys.argv[1])
+            loaded.rows(0)
+        except FilesError as exc:
+            result = {"code": exc.code, "message": exc.message}
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        print(json.dumps({**result, "peak": peak}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    outcome: dict[str, object] = json.loads(done.stdout)
+    return outcome
+
+
+def test_two_values_far_apart_are_refused_within_a_memory_bound(
+    tmp_path: Path,
+) -> None:
+    path = write_workbook(tmp_path / "corners.xlsx", corner_rows(), "A1:B2")
+    outcome = peak_memory_of_load(path)
+    assert outcome["code"] == "cell-bomb"
+    assert "1,048,576 rows by 16,384 columns" in str(outcome["message"])
+    assert int(str(outcome["peak"])) < MEMORY_BOUND
+
+
+def test_repeated_rows_to_xfd_are_refused_within_a_memory_bound(
+    tmp_path: Path,
+) -> None:
+    path = write_workbook(
+        tmp_path / "rows.xlsx", repeated_rows(200_000), "A1:XFD1048576"
+    )
+    outcome = peak_memory_of_load(path)
+    assert outcome["code"] == "cell-bomb"
+    assert "200,000 rows by 16,384 columns" in str(outcome["message"])
+    assert int(str(outcome["peak"])) < MEMORY_BOUND
+
+
+def test_sheet_xml_of_hundreds_of_megabytes_is_refused_by_its_ratio(
+    tmp_path: Path,
+) -> None:
+    row = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * 1000
+    path = write_workbook(tmp_path / "ratio.xlsx", (row for _ in range(6000)), "A1")
+    assert path.stat().st_size < 4 * 1024 * 1024
+    outcome = peak_memory_of_load(path)
+    assert outcome["code"] == "cell-bomb"
+    assert "part xl/worksheets/sheet1.xml unpacks to 280.4 MiB" in str(
+        outcome["message"]
+    )
+    assert "compression ratio" in str(outcome["message"])
+    assert int(str(outcome["peak"])) < MEMORY_BOUND
+
+
+def test_bomb_is_refused_by_validate_with_sheet_and_hint(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "corners.xlsx", corner_rows(), "A1")
+    loaded = XlsxFile.load(path)
+    with pytest.raises(UnsafeContentError) as caught:
+        loaded.validate()
+    assert caught.value.code == "cell-bomb"
+    assert caught.value.location == {"sheet": "Bomb"}
+    assert "max_cells" in caught.value.hint
+    assert str(path) in caught.value.message
+
+
+def test_honest_large_sheet_loads_under_the_default_limits(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "narrow.xlsx", narrow_rows(50_000), "A1:C50000")
+    loaded = XlsxFile.load(path)
+    rows = loaded.rows(0)
+    assert len(rows) == 50_000
+    assert rows[-1] == [50_000, 2, 3]
+    assert loaded.sheets[0]["rows"] == 50_000
+
+
+@pytest.mark.parametrize(
+    ("limits", "words"),
+    [
+        (WorkbookLimits(max_cells=1000), "where the limit is 1,000"),
+        (WorkbookLimits(max_part_bytes=1 << 20), "more than the limit of 1.0 MiB"),
+        (WorkbookLimits(max_ratio=2, ratio_floor=0), "a compression ratio of"),
+    ],
+    ids=["cells", "part-bytes", "ratio"],
+)
+def test_limits_are_configurable(
+    tmp_path: Path, limits: WorkbookLimits, words: str
+) -> None:
+    path = write_workbook(tmp_path / "narrow.xlsx", narrow_rows(50_000), "A1:C50000")
+    with pytest.raises(UnsafeContentError, match=words):
+        load_file(path, limits=limits).validate()
+
+
+needs_corpus = pytest.mark.skipif(
+    not (CORPUS / "other" / "issue_594_dos.ods").is_file(),
+    reason=f"corpus not found at {CORPUS}",
+)
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("name", "rows", "columns"),
+    [("issue_174.xlsx", 2, 11), ("bad_dimensions.xlsx", 4, 3)],
+)
+def test_corpus_wrong_huge_dimension_still_loads(
+    name: str, rows: int, columns: int
+) -> None:
+    loaded = XlsxFile.load(CORPUS / "xlsx" / name)
+    assert loaded.sheets[0]["rows"] == rows
+    assert loaded.sheets[0]["columns"] == columns
+
+
+@needs_corpus
+def test_corpus_ods_cell_bomb_stays_rejected() -> None:
+    path = CORPUS / "other" / "issue_594_dos.ods"
+    with pytest.raises(UnsupportedFormatError):
+        load_file(path)
+    # Read directly, python-calamine's own cell limit surfaces as a cell bomb.
+    with pytest.raises(FilesError) as caught:
+        XlsxFile.load(path).rows(0)
+    assert caught.value.code == "cell-bomb"
+    assert "Cell limit exceeded" in caught.value.message
