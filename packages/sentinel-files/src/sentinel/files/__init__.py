@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sentinel.files._base import DataFile
+from sentinel.files._convert import convert, csv_to_xlsx, xlsx_to_csv
 from sentinel.files._csv import CsvFile, TsvFile
 from sentinel.files._detect import Detection, detect
 from sentinel.files._dialect import Dialect, detect_dialect
@@ -21,6 +22,7 @@ from sentinel.files._errors import (
 from sentinel.files._formats import FILE_CLASSES, classes_from_registry, load_file
 from sentinel.files._issues import Issue
 from sentinel.files._json import JsonFile
+from sentinel.files._limits import WorkbookLimits
 from sentinel.files._routes import RouteConfig, load_routes
 from sentinel.files._watcher import FolderWatcher, ReadyFile, Route
 from sentinel.files._xlsx import XlsmFile, XlsxFile
@@ -50,15 +52,19 @@ __all__ = [
     "TsvFile",
     "UnsafeContentError",
     "UnsupportedFormatError",
+    "WorkbookLimits",
     "XlsmFile",
     "XlsxFile",
     "XmlFile",
     "Yaml12Loader",
     "YamlFile",
     "classes_from_registry",
+    "convert",
+    "csv_to_xlsx",
     "detect",
     "detect_dialect",
     "detect_encoding",
     "load_file",
     "load_routes",
+    "xlsx_to_csv",
 ]

@@ -21,6 +21,7 @@ def files() -> None:
     inspect PATH [--json]  format, encoding, dialect, shape and issues of PATH,
                            with why each was chosen; exit status 1 when the
                            file would be rejected
+    convert SOURCE TARGET  CSV to XLSX or XLSX to CSV, keeping values and types
     """
 
 
@@ -84,3 +85,32 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value.replace("\n", "\\n")
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@files.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sheet", default=None, help="Sheet to write or to read (name).")
+@click.option(
+    "--na-values",
+    is_flag=True,
+    help="Write NA, N/A, NULL, \\N and similar CSV markers as empty cells.",
+)
+def convert(source: Path, target: Path, sheet: str | None, na_values: bool) -> None:
+    """Convert SOURCE to TARGET, CSV to XLSX or XLSX to CSV, by their extensions.
+
+    Numbers, booleans, dates and empty cells keep their types; text such as
+    0123 stays text.
+    """
+    from sentinel.files._convert import convert as run
+
+    options: dict[str, Any] = {}
+    if sheet is not None:
+        options["sheet"] = sheet
+    if na_values:
+        options["na_values"] = True
+    try:
+        count = run(source, target, **options)
+    except FilesError as exc:
+        raise click.ClickException(exc.describe()) from None
+    click.echo(f"wrote {count} rows to {target}")

@@ -1,0 +1,171 @@
+"""Conversion between CSV and XLSX keeps values and types, and streams."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from sentinel.files import (
+    CsvFile,
+    FilesError,
+    XlsxFile,
+    convert,
+    csv_to_xlsx,
+    xlsx_to_csv,
+)
+from sentinel.files._cli import files
+from sentinel.files._convert import typed_value
+
+from .test_corpus import CORPUS
+
+ROWS = 100_000
+
+TABLE = (
+    "id,code,price,paid,day,at,note,empty\n"
+    "1,0123,2.5,TRUE,2021-01-02,2021-01-02 10:20:30,hello,\n"
+    '-7,00,0.1,FALSE,1999-12-31,2021-01-02 10:20:30.250000,"a, b",\n'
+    "12345678901,x,274.65999999999997,true,2021-02-30,,NA,\n"
+)
+
+
+def csv_values(path: Path) -> list[list[Any]]:
+    """The CSV file's rows typed as conversion types them."""
+    return [[typed_value(v) for v in row] for row in CsvFile.load(path).typed_rows()]
+
+
+def typed(rows: list[list[Any]]) -> list[list[tuple[type, Any]]]:
+    """Pair each value with its type, so 1 and 1.0 or "1" compare unequal."""
+    return [[(type(value), value) for value in row] for row in rows]
+
+
+def without_trailing_empty_rows(rows: list[list[Any]]) -> list[list[Any]]:
+    """Drop the empty rows at the end of a used range.
+
+    A workbook may count formatted empty rows in its used range; a written
+    workbook has no cells for them, so they do not come back.
+    """
+    while rows and not any(value != "" for value in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def test_csv_to_xlsx_writes_each_type(tmp_path: Path) -> None:
+    source = tmp_path / "table.csv"
+    source.write_text(TABLE)
+    assert csv_to_xlsx(source, tmp_path / "table.xlsx") == 3
+    loaded = XlsxFile.load(tmp_path / "table.xlsx")
+    assert loaded.sheet_names == ["table"]
+    header, first, second, third = loaded.rows(0)
+    assert header == ["id", "code", "price", "paid", "day", "at", "note", "empty"]
+    assert first == [
+        1,
+        "0123",
+        2.5,
+        True,
+        datetime.date(2021, 1, 2),
+        datetime.datetime(2021, 1, 2, 10, 20, 30),
+        "hello",
+        "",
+    ]
+    assert second[5] == datetime.datetime(2021, 1, 2, 10, 20, 30, 250000)
+    assert third[2] == 274.65999999999997  # 17 digits, kept exactly
+    assert third[4] == "2021-02-30"  # not a date, so text
+
+
+def test_csv_xlsx_csv_round_trip_keeps_values_and_types(tmp_path: Path) -> None:
+    source = tmp_path / "table.csv"
+    source.write_text(TABLE)
+    convert(source, tmp_path / "table.xlsx")
+    convert(tmp_path / "table.xlsx", tmp_path / "back.csv")
+    assert typed(csv_values(tmp_path / "back.csv")) == typed(csv_values(source))
+    back = (tmp_path / "back.csv").read_text(encoding="utf-8").splitlines()
+    assert back[1] == "1,0123,2.5,TRUE,2021-01-02,2021-01-02 10:20:30,hello,"
+
+
+CORPUS_WORKBOOKS = [
+    "xlsx/date.xlsx",
+    "xlsx/date_1904.xlsx",
+    "xlsx/adjust-floating-point-error.xlsx",
+    "xlsx/formula_results01.xlsx",
+    "xlsx/shuttles.xlsx",
+]
+
+
+@pytest.mark.skipif(
+    not (CORPUS / "xlsx").is_dir(), reason=f"corpus not found at {CORPUS}"
+)
+@pytest.mark.parametrize("relative", CORPUS_WORKBOOKS)
+def test_xlsx_csv_xlsx_round_trip_keeps_values_and_types(
+    tmp_path: Path, relative: str
+) -> None:
+    source = tmp_path / Path(relative).name
+    shutil.copyfile(CORPUS / relative, source)
+    xlsx_to_csv(source, tmp_path / "sheet.csv")
+    csv_to_xlsx(tmp_path / "sheet.csv", tmp_path / "again.xlsx")
+    original = without_trailing_empty_rows(XlsxFile.load(source).rows(0))
+    again = XlsxFile.load(tmp_path / "again.xlsx").rows(0)
+    assert typed(again) == typed(original)
+
+
+def test_csv_to_xlsx_with_na_values_writes_empty_cells(tmp_path: Path) -> None:
+    source = tmp_path / "na.csv"
+    source.write_text("id,score\n1,NA\n2,\\N\n3,4\n")
+    csv_to_xlsx(source, tmp_path / "na.xlsx", na_values=True)
+    assert XlsxFile.load(tmp_path / "na.xlsx").rows(0)[1:] == [
+        [1, ""],
+        [2, ""],
+        [3, 4],
+    ]
+    csv_to_xlsx(source, tmp_path / "kept.xlsx")
+    assert XlsxFile.load(tmp_path / "kept.xlsx").rows(0)[1][1] == "NA"
+
+
+def test_conversion_streams_a_large_file_in_bounded_memory(tmp_path: Path) -> None:
+    # Long labels from a small set make a file of several megabytes from
+    # few cells, which keeps the traced run short; openpyxl keeps the set of
+    # distinct strings in memory, as the shared-strings part needs it.
+    import openpyxl  # noqa: F401 - imported before tracing, not counted
+
+    labels = [f"category {n:02d} " + "x" * 70 for n in range(50)]
+    source = tmp_path / "large.csv"
+    with source.open("w", encoding="utf-8") as stream:
+        stream.write("label\n")
+        stream.writelines(f"{labels[n % 50]}\n" for n in range(ROWS))
+    size = source.stat().st_size
+    tracemalloc.start()
+    try:
+        assert csv_to_xlsx(source, tmp_path / "large.xlsx") == ROWS
+        _, written_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        assert xlsx_to_csv(tmp_path / "large.xlsx", tmp_path / "back.csv") == ROWS + 1
+        _, read_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert written_peak < size / 3, (written_peak, size)
+    assert read_peak < size / 3, (read_peak, size)
+    with (tmp_path / "back.csv").open(encoding="utf-8") as stream:
+        lines = [next(stream) for _ in range(3)]
+    assert lines[2] == labels[1] + "\n"
+
+
+def test_convert_refuses_other_pairs(tmp_path: Path) -> None:
+    source = tmp_path / "a.json"
+    source.write_text("[1]")
+    with pytest.raises(FilesError, match="between CSV"):
+        convert(source, tmp_path / "a.xlsx")
+
+
+def test_cli_convert_writes_the_target(tmp_path: Path) -> None:
+    source = tmp_path / "table.csv"
+    source.write_text(TABLE)
+    target = tmp_path / "table.xlsx"
+    result = CliRunner().invoke(files, ["convert", str(source), str(target)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 3 rows" in result.output
+    assert XlsxFile.load(target).rows(0)[1][1] == "0123"
