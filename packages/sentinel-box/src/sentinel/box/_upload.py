@@ -114,56 +114,30 @@ def upload_file(
     name = name or path.name
     sha1 = file_sha1(path)
     options.progress(0.1, f"SHA-1 of {path.name} is {sha1}")
-    try:
+
+    def upload() -> UploadResult:
         folder_id = ensure_folder(client, folder)
-        return _upload_into(
+        items = {str(item.name).lower(): item for item in iter_items(client, folder_id)}
+        options.progress(0.2, f"listed {folder}")
+        return upload_to_folder(
             client,
             path,
             folder=folder,
             folder_id=folder_id,
             name=name,
             sha1=sha1,
+            items=items,
             options=options,
         )
+
+    try:
+        return upload()
     except BoxAPIError as error:
         if error.response_info.status_code != 404:
             raise
         # The cached folder id is stale: someone deleted or moved the folder.
         cache_for(client).invalidate(folder)
-        folder_id = ensure_folder(client, folder)
-        return _upload_into(
-            client,
-            path,
-            folder=folder,
-            folder_id=folder_id,
-            name=name,
-            sha1=sha1,
-            options=options,
-        )
-
-
-def _upload_into(
-    client: BoxClient,
-    path: Path,
-    *,
-    folder: str,
-    folder_id: str,
-    name: str,
-    sha1: str,
-    options: UploadOptions,
-) -> UploadResult:
-    names = {str(item.name).lower(): item for item in iter_items(client, folder_id)}
-    options.progress(0.2, f"listed {folder}")
-    return upload_to_folder(
-        client,
-        path,
-        folder=folder,
-        folder_id=folder_id,
-        name=name,
-        sha1=sha1,
-        items=names,
-        options=options,
-    )
+        return upload()
 
 
 def upload_to_folder(
@@ -181,41 +155,31 @@ def upload_to_folder(
     box_path = join_path(folder, name)
     existing = items.get(name.lower())
     size = path.stat().st_size
-    if existing is not None:
-        return _resolve_conflict(
-            client,
-            path,
-            existing,
-            folder=folder,
-            folder_id=folder_id,
-            name=name,
-            sha1=sha1,
-            items=items,
-            options=options,
-        )
-    try:
-        file_id = _upload_new(
-            client, path, folder_id=folder_id, name=name, sha1=sha1, options=options
-        )
-    except BoxAPIError as error:
-        conflict = first_conflict(error.response_info.context_info)
-        if error.response_info.code != "item_name_in_use" or conflict is None:
-            raise
-        # Another worker uploaded the same name after the listing.
-        existing = _Conflict(conflict)
-        return _resolve_conflict(
-            client,
-            path,
-            existing,
-            folder=folder,
-            folder_id=folder_id,
-            name=name,
-            sha1=sha1,
-            items=items,
-            options=options,
-        )
-    logger.info("%s: uploaded %s to %s", file_id, path, box_path)
-    return UploadResult("uploaded", file_id, sha1, box_path, size)
+    if existing is None:
+        try:
+            file_id = _upload_new(
+                client, path, folder_id=folder_id, name=name, sha1=sha1, options=options
+            )
+        except BoxAPIError as error:
+            conflict = first_conflict(error.response_info.context_info)
+            if error.response_info.code != "item_name_in_use" or conflict is None:
+                raise
+            # Another worker uploaded the same name after the listing.
+            existing = _Conflict(conflict)
+        else:
+            logger.info("%s: uploaded %s to %s", file_id, path, box_path)
+            return UploadResult("uploaded", file_id, sha1, box_path, size)
+    return _resolve_conflict(
+        client,
+        path,
+        existing,
+        folder=folder,
+        folder_id=folder_id,
+        name=name,
+        sha1=sha1,
+        items=items,
+        options=options,
+    )
 
 
 class _Conflict:
