@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentinel.log._errors import HandlerConfigError, LogHandlerError
 from sentinel.log._flood import FloodControl
-from sentinel.log._handler import BackgroundHandler
+from sentinel.log._handler import BackgroundHandler, HandlerOptions
 from sentinel.log._redact import Redactor
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "BackgroundHandler",
     "FloodControl",
     "HandlerConfigError",
+    "HandlerOptions",
     "LogHandlerError",
     "Redactor",
     "SlackHandler",

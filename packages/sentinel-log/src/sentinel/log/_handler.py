@@ -11,7 +11,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sentinel.log._errors import HandlerConfigError
 from sentinel.log._flood import FloodControl, FloodSummary
@@ -24,6 +24,9 @@ MAX_RETRY_DELAY = 30.0
 # How often an idle sender thread wakes up to send due flood summaries.
 MAX_IDLE_WAIT = 1.0
 
+# The record format of the service handlers: level and logger before the text.
+DEFAULT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
 _live_handlers: weakref.WeakSet[BackgroundHandler] = weakref.WeakSet()
 
 
@@ -35,6 +38,30 @@ class Message:
 
 
 _WAKE = Message("")
+
+
+class HandlerOptions(TypedDict, total=False):
+    """Keyword options that every :class:`BackgroundHandler` takes.
+
+    ``level`` filters records; ``secrets`` are masked in all output;
+    ``queue_size`` bounds the records waiting to be sent; repeats within
+    ``flood_window`` seconds are collapsed; a failed send is retried
+    ``retries`` times with backoff from ``retry_backoff`` seconds; ``close``
+    waits at most ``close_timeout`` seconds.
+    """
+
+    level: int | str
+    secrets: Iterable[str]
+    queue_size: int
+    flood_window: float
+    retries: int
+    retry_backoff: float
+    close_timeout: float
+
+
+def with_secret(secret: str, options: HandlerOptions) -> HandlerOptions:
+    """Return ``options`` with the service credential ``secret`` masked too."""
+    return {**options, "secrets": [secret, *options.get("secrets", ())]}
 
 
 class BackgroundHandler(logging.Handler):
@@ -55,6 +82,8 @@ class BackgroundHandler(logging.Handler):
 
     service = "log endpoint"
     max_length = 4000
+    # Subclasses set a record format here; None keeps logging's plain message.
+    default_format: str | None = None
 
     def __init__(
         self,
@@ -82,6 +111,8 @@ class BackgroundHandler(logging.Handler):
         self.retries = retries
         self.retry_backoff = retry_backoff
         self.close_timeout = close_timeout
+        if self.default_format is not None:
+            self.setFormatter(logging.Formatter(self.default_format))
         self._reset_state()
         _live_handlers.add(self)
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import Unpack
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.base_client import BaseClient
 
 from sentinel.log._errors import HandlerConfigError
-from sentinel.log._handler import BackgroundHandler
-
-DEFAULT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+from sentinel.log._handler import (
+    DEFAULT_FORMAT,
+    BackgroundHandler,
+    HandlerOptions,
+    with_secret,
+)
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -32,6 +35,7 @@ class SlackHandler(BackgroundHandler):
     service = "Slack"
     # Slack truncates longer texts and advises keeping messages far shorter.
     max_length = 4000
+    default_format = DEFAULT_FORMAT
 
     def __init__(
         self,
@@ -40,13 +44,7 @@ class SlackHandler(BackgroundHandler):
         *,
         base_url: str | None = None,
         timeout: int = 10,
-        level: int | str = logging.NOTSET,
-        secrets: Iterable[str] = (),
-        queue_size: int = 1000,
-        flood_window: float = 60.0,
-        retries: int = 3,
-        retry_backoff: float = 1.0,
-        close_timeout: float = 5.0,
+        **options: Unpack[HandlerOptions],
     ) -> None:
         if not token:
             raise HandlerConfigError(
@@ -58,17 +56,8 @@ class SlackHandler(BackgroundHandler):
                 "SlackHandler needs a channel: set log.slack.channel to a channel "
                 "name or id, such as '#alerts'"
             )
-        super().__init__(
-            level=level,
-            secrets=[token, *secrets],
-            queue_size=queue_size,
-            flood_window=flood_window,
-            retries=retries,
-            retry_backoff=retry_backoff,
-            close_timeout=close_timeout,
-        )
+        super().__init__(**with_secret(token, options))
         self.channel = channel
-        self.setFormatter(logging.Formatter(DEFAULT_FORMAT))
         # An empty retry handler list leaves retries to this handler, so one
         # attempt is one request and the backoff policy lives in one place.
         self.client = WebClient(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import Unpack
 
 from requests import RequestException
 from twilio.base.exceptions import TwilioRestException
@@ -11,9 +11,12 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from sentinel.log._errors import HandlerConfigError
-from sentinel.log._handler import BackgroundHandler
-
-DEFAULT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+from sentinel.log._handler import (
+    DEFAULT_FORMAT,
+    BackgroundHandler,
+    HandlerOptions,
+    with_secret,
+)
 
 
 class TwilioSmsHandler(BackgroundHandler):
@@ -29,6 +32,7 @@ class TwilioSmsHandler(BackgroundHandler):
     service = "Twilio SMS"
     # Twilio rejects message bodies longer than 1600 characters.
     max_length = 1600
+    default_format = DEFAULT_FORMAT
 
     def __init__(
         self,
@@ -39,13 +43,7 @@ class TwilioSmsHandler(BackgroundHandler):
         *,
         base_url: str | None = None,
         timeout: float = 10.0,
-        level: int | str = logging.NOTSET,
-        secrets: Iterable[str] = (),
-        queue_size: int = 1000,
-        flood_window: float = 60.0,
-        retries: int = 3,
-        retry_backoff: float = 1.0,
-        close_timeout: float = 5.0,
+        **options: Unpack[HandlerOptions],
     ) -> None:
         numbers = [to_numbers] if isinstance(to_numbers, str) else list(to_numbers)
 
@@ -58,18 +56,9 @@ class TwilioSmsHandler(BackgroundHandler):
                 f"numbers; set log.twilio.to_numbers"
             )
 
-        super().__init__(
-            level=level,
-            secrets=[auth_token, *secrets],
-            queue_size=queue_size,
-            flood_window=flood_window,
-            retries=retries,
-            retry_backoff=retry_backoff,
-            close_timeout=close_timeout,
-        )
+        super().__init__(**with_secret(auth_token, options))
         self.from_number = from_number
         self.to_numbers = tuple(numbers)
-        self.setFormatter(logging.Formatter(DEFAULT_FORMAT))
 
         # The SDK's own retries are off (max_retries=0) so that one attempt
         # is one request and the backoff policy lives in this handler.
