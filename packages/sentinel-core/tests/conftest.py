@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from sentinel.testing import install_offline
+
 PLUGINS = Path(__file__).parent / "plugins"
 SENTINEL = [sys.executable, "-m", "sentinel.core"]
 # The test run's own site-packages, where sentinel and its dependencies live.
@@ -53,44 +55,7 @@ def private_plugin_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Install the broken example plugins into a virtual environment."""
     target = make_venv(tmp_path_factory.mktemp("venv-broken"))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(PLUGINS / "broken"),
-            str(PLUGINS / "unknown-hook"),
-        ],
-        check=True,
-    )
-    return target
-
-
-def pip_install(target: Path, *sources: Path) -> None:
-    """Install distributions into ``target`` the offline way the tests need."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            *map(str, sources),
-        ],
-        check=True,
-    )
+    return install_offline(target, PLUGINS / "broken", PLUGINS / "unknown-hook")
 
 
 InstallPlugins = Callable[..., Path]
@@ -109,7 +74,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> InstallPlugins:
             target = make_venv(tmp_path_factory.mktemp("venv-" + "-".join(names)))
             for name in names:
                 # One pip call per plugin keeps the install order as given.
-                pip_install(target, PLUGINS / name)
+                install_offline(target, PLUGINS / name)
             sites[names] = target
         return sites[names]
 

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from sentinel.core import PluginHost, hookimpl
+from sentinel.testing import install_offline
 
-from .conftest import PLUGINS, SENTINEL, InstallPlugins, RunSentinel, pip_install
+from .conftest import PLUGINS, SENTINEL, InstallPlugins, RunSentinel
 
 BUNDLED = ["box", "core", "files", "log", "queue", "web"]
 
@@ -369,7 +370,7 @@ def test_cache_notices_added_upgraded_and_removed_distribution(
     site = tmp_path / "site"
     site.mkdir()
     assert "hello-a" not in plugins_json(run_sentinel, extra_path=site)
-    pip_install(site, PLUGINS / "hello-a")
+    install_offline(site, PLUGINS / "hello-a")
     assert plugins_json(run_sentinel, extra_path=site)["hello-a"]["version"] == "1.0.0"
 
     upgraded = tmp_path / "hello-a-2"
@@ -379,7 +380,7 @@ def test_cache_notices_added_upgraded_and_removed_distribution(
     pyproject.write_text(text.replace('version = "1.0.0"', 'version = "2.0.0"'))
     shutil.rmtree(site)
     site.mkdir()
-    pip_install(site, upgraded)
+    install_offline(site, upgraded)
     assert plugins_json(run_sentinel, extra_path=site)["hello-a"]["version"] == "2.0.0"
 
     for dist_info in site.glob("sentinel_hello_a-*.dist-info"):
@@ -391,7 +392,7 @@ def test_cache_notices_edited_declaration_file(
     run_sentinel: RunSentinel, tmp_path: Path
 ) -> None:
     site = tmp_path / "site"
-    pip_install(site, PLUGINS / "hello-a")
+    install_offline(site, PLUGINS / "hello-a")
     declared = plugins_json(run_sentinel, extra_path=site)["hello-a"]
     assert declared["provides"]["command"] == ["hello"]
     declaration = site / "sentinel_hello_a" / "plugin.toml"
@@ -517,7 +518,7 @@ def test_same_id_from_two_distributions_is_a_conflict(
         encoding="utf-8",
     )
     site = tmp_path / "site"
-    pip_install(site, impostor)
+    install_offline(site, impostor)
     result = run_sentinel(
         "plugins", "--json", extra_path=[plugin_site("hello-a"), site]
     )

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PLUGINS, InstallPlugins, RunSentinel, pip_install, venv_python
+from sentinel.testing import install_offline
+
+from .conftest import PLUGINS, InstallPlugins, RunSentinel, venv_python
 
 # Modules the full plugin host needs; a read of the saved listing needs none.
 HOST_MODULES = [
@@ -149,5 +151,5 @@ def test_listing_follows_installed_distributions(
     site.mkdir()
     assert "[lazy]" not in run_sentinel("--help", extra_path=site).stdout
     assert "[lazy]" not in run_sentinel("--help", extra_path=site).stdout
-    pip_install(site, PLUGINS / "lazy")
+    install_offline(site, PLUGINS / "lazy")
     assert "[lazy]" in run_sentinel("--help", extra_path=site).stdout

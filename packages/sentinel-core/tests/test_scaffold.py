@@ -20,6 +20,7 @@ from sentinel.core._scaffold import (
     render_plugin,
 )
 from sentinel.core._version import in_range
+from sentinel.testing import install_offline
 
 from .conftest import RunSentinel
 
@@ -130,23 +131,7 @@ def generated_plugin(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     root = tmp_path_factory.mktemp("generated")
     project = root / "sentinel-acme-reports"
     render_plugin(PluginNames.from_name("acme-reports"), project)
-    site = root / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(site),
-            str(project),
-        ],
-        check=True,
-    )
+    site = install_offline(root / "site", project)
     return project, site
 
 

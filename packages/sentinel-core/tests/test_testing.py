@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from sentinel.core import QUEUE_TASK, PluginHost, TypeRegistry, TypeSpec
-from sentinel.testing import LocalTaskContext, RunningAgent, agent_config, run_task
+from sentinel.testing import (
+    LocalTaskContext,
+    RunningAgent,
+    agent_config,
+    install_offline,
+    run_task,
+)
 
 HAS_ALL_PLUGINS = all(
     importlib.util.find_spec(f"sentinel.{name}") is not None
@@ -63,6 +69,21 @@ def test_local_context_progress_rejects_range(fraction: float) -> None:
         context.progress(fraction)
 
     assert context.progress_reports == []
+
+
+def test_install_offline_installs_project(tmp_path: Path) -> None:
+    plugin = Path(__file__).parent / "plugins" / "hello-a"
+
+    site = install_offline(tmp_path / "site", plugin)
+
+    assert site == tmp_path / "site"
+    assert (site / "sentinel_hello_a" / "plugin.toml").is_file()
+    assert list(site.glob("sentinel_hello_a-1.0.0.dist-info"))
+
+
+def test_install_offline_requires_source(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="pass at least one source"):
+        install_offline(tmp_path)
 
 
 def test_agent_config_merges_overrides() -> None:

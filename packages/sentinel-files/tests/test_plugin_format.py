@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,29 +13,14 @@ from sentinel.core import FILE_FORMAT, PermanentTaskError, PluginHost
 from sentinel.files import UnsupportedFormatError, load_file
 from sentinel.files._formats import classes_from_registry
 from sentinel.files._pipeline import process_file
+from sentinel.testing import install_offline
 
 PLUGIN = Path(__file__).parent / "plugins" / "jsonl"
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginHost]:
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(PLUGIN),
-        ],
-        check=True,
-    )
+    target = install_offline(tmp_path_factory.mktemp("site"), PLUGIN)
     sys.path.insert(0, str(target))
     try:
         plugins = PluginHost()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from sentinel.testing._agent import RunningAgent, agent_config
 from sentinel.testing._context import LocalTaskContext, run_task
+from sentinel.testing._install import install_offline
 
 __all__ = [
     "LocalTaskContext",
     "RunningAgent",
     "agent_config",
+    "install_offline",
     "run_task",
 ]
