@@ -31,7 +31,10 @@ WIDE_COLUMN = re.compile(rb'r="([A-Z]{2,3})[0-9]')
 VALUE_CELL = re.compile(
     rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]+)"[^>/]*>\s*<(?:\w+:)?(?:v|is|f)\b'
 )
-# The longest element that a chunk boundary may cut, kept for the next chunk.
+# Bytes from the end of one chunk that are searched again with the next,
+# so a row or cell tag cut by the boundary is still matched.
+# NOTE: a cell's opening tag longer than this, cut by a boundary, is missed
+# by the second pass; real writers emit tags well under 100 bytes.
 OVERLAP = 512
 
 
