@@ -31,11 +31,12 @@ def peak_memory_of_load(path: Path) -> dict[str, object]:
     """Load and read ``path`` in a child process; return its error and peak RSS.
 
     A child process, because python-calamine aborts the whole process when
-    an unguarded grid does not fit in memory.
+    an unguarded grid does not fit in memory. The peak is VmHWM, which starts
+    afresh at exec; ru_maxrss would carry over the pytest parent's peak.
     """
     script = textwrap.dedent(
         """
-        import json, resource, sys
+        import json, sys
         from sentinel.files import FilesError, load_file
         result = {}
         try:
@@ -43,7 +44,9 @@ def peak_memory_of_load(path: Path) -> dict[str, object]:
             loaded.rows(0)
         except FilesError as exc:
             result = {"code": exc.code, "message": exc.message}
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        with open("/proc/self/status", encoding="ascii") as status:
+            line = next(row for row in status if row.startswith("VmHWM:"))
+        peak = int(line.split()[1]) * 1024
         print(json.dumps({**result, "peak": peak}))
         """
     )
