@@ -38,6 +38,12 @@ TEMPORARY_PATTERNS = ("~$*", "*.part", "*.tmp", "*.swp", "*.crdownload")
 ROUTE_QUEUE_SIZE = 256
 STATE_SAVE_INTERVAL = 0.5
 MOVE_MEMORY_SECONDS = 60.0
+# The timer sleeps until the earliest due time, but ticks at most this often:
+# each tick scans every pending file, so a burst of thousands of files with
+# due times microseconds apart must not cost one full scan per file.
+MIN_TICK_GAP = 0.01
+# A route queue that was full is retried this often.
+BACKLOG_RETRY_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +123,36 @@ class _Pending:
     opened: int = 0
     moved_from: Path | None = None
     stat: Version | None = None
+    # In polling mode, the monotonic time of the second look at the stat.
+    recheck: float = 0.0
+
+
+def due_time(
+    entry: _Pending, *, polling: bool, quiet_seconds: float, settle_seconds: float
+) -> float | None:
+    """Return the monotonic time at which ``entry`` is checked for readiness.
+
+    ``None`` means that only a later event can make it due: a file changed
+    without a close event while a writer still holds it open.
+    """
+    if polling:
+        return max(entry.changed + quiet_seconds, entry.recheck)
+    if entry.how == CHANGED:
+        if entry.opened > 0:
+            return None
+        return entry.changed + quiet_seconds
+    return entry.changed + settle_seconds
+
+
+def seconds_until(due_times: Iterable[float | None], now: float, limit: float) -> float:
+    """Return how long the timer may sleep: until the earliest due time.
+
+    Times in the past give 0 and the result is at most ``limit``.
+    """
+    earliest = min((due for due in due_times if due is not None), default=None)
+    if earliest is None:
+        return limit
+    return min(limit, max(0.0, earliest - now))
 
 
 class _RouteWorker:
@@ -187,6 +223,11 @@ class FolderWatcher:
         self.settle_seconds = settle_seconds
         self.polling = polling
         self.poll_interval = poll_interval
+        # In polling mode the stat is read twice, this far apart, before a
+        # file is ready, to catch a change that the poller has not seen yet.
+        self._recheck_delay = min(
+            0.1, max(0.01, min(quiet_seconds, settle_seconds) / 4)
+        )
         self.state = DeliveredState(state_file)
         self.rescans = 0
         self._workers = [
@@ -195,6 +236,9 @@ class FolderWatcher:
         self._tracking = _Tracking()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Set when an event makes a file due before the timer's wake-up time.
+        self._wake = threading.Event()
+        self._wake_at = 0.0
         self._observer: Any = None
         self._observer_started = False
         self._ticker = threading.Thread(
@@ -249,6 +293,7 @@ class FolderWatcher:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching and let each route finish the file it is handling."""
         self._stop.set()
+        self._wake.set()
         if self._observer is not None and self._observer_started:
             self._observer.stop()
             self._observer.join(timeout)
@@ -290,6 +335,7 @@ class FolderWatcher:
                 if path.is_relative_to(folder) and entry.how == CHANGED:
                     entry.how = SCANNED
                     entry.opened = 0
+                    self._schedule(entry)
         present: set[Path] = set()
         for path in _files(folder, recursive):
             present.add(path)
@@ -314,9 +360,10 @@ class FolderWatcher:
         # A file untouched for the settle period is ready at once.
         age = max(0.0, time.time() - version[1] / 1e9)
         with self._lock:
-            self._tracking.pending.setdefault(
+            entry = self._tracking.pending.setdefault(
                 path, _Pending(time.monotonic() - age, SCANNED)
             )
+            self._schedule(entry)
 
     def note_change(self, path: Path) -> None:
         """Record that ``path`` was created or modified; it is not ready yet."""
@@ -326,10 +373,11 @@ class FolderWatcher:
         with self._lock:
             entry = self._tracking.pending.get(path)
             if entry is None:
-                self._tracking.pending[path] = _Pending(now, CHANGED)
+                entry = self._tracking.pending[path] = _Pending(now, CHANGED)
             else:
                 entry.changed = now
                 entry.how = CHANGED
+            self._schedule(entry)
 
     def note_open(self, path: Path, delta: int) -> None:
         """Count an open (+1) or a close without writing (-1) of ``path``."""
@@ -345,6 +393,7 @@ class FolderWatcher:
                 )
             if entry is not None:
                 entry.opened = max(0, entry.opened + delta)
+                self._schedule(entry)
 
     def note_done(self, path: Path, moved_from: Path | None = None) -> None:
         """Record a close-after-write or a move into the folder."""
@@ -358,6 +407,7 @@ class FolderWatcher:
             entry.how = CLOSED
             entry.opened = 0
             entry.moved_from = moved_from or entry.moved_from
+            self._schedule(entry)
 
     def note_moved(self, source: Path, destination: Path) -> None:
         """Record a rename: forget ``source`` and report ``destination``."""
@@ -388,38 +438,66 @@ class FolderWatcher:
     def _wanted(self, path: Path) -> bool:
         return any(worker.route.relative(path) is not None for worker in self._workers)
 
+    def _due_time(self, entry: _Pending) -> float | None:
+        return due_time(
+            entry,
+            polling=self.polling,
+            quiet_seconds=self.quiet_seconds,
+            settle_seconds=self.settle_seconds,
+        )
+
+    def _schedule(self, entry: _Pending) -> None:
+        # Called with the lock held after ``entry`` changed. Waking the
+        # timer only for an earlier due time keeps a burst of events from
+        # waking it once per event.
+        due = self._due_time(entry)
+        if due is not None and due < self._wake_at:
+            self._wake_at = due
+            self._wake.set()
+
     def _tick_loop(self) -> None:
-        interval = min(0.1, max(0.01, min(self.quiet_seconds, self.settle_seconds) / 4))
-        last_save = time.monotonic()
-        while not self._stop.wait(interval):
+        last_save = last_tick = time.monotonic()
+        while True:
+            since = time.monotonic() - last_tick
+            if since < MIN_TICK_GAP and self._stop.wait(MIN_TICK_GAP - since):
+                return
+            if self._stop.is_set():
+                return
+            last_tick = time.monotonic()
             try:
-                self._tick()
-                if time.monotonic() - last_save >= STATE_SAVE_INTERVAL:
+                wait = self._tick()
+                now = time.monotonic()
+                if now - last_save >= STATE_SAVE_INTERVAL:
                     self.state.save()
-                    last_save = time.monotonic()
+                    last_save = now
             except Exception:  # the watcher must outlive any single bad file
                 logger.exception("watcher tick failed")
+                wait = STATE_SAVE_INTERVAL
+            self._wake.wait(wait)
+            self._wake.clear()
 
-    def _tick(self) -> None:
+    def _tick(self) -> float:
+        """Report the files that are due and return the seconds to sleep."""
         now = time.monotonic()
         due: list[Path] = []
         with self._lock:
             for path, entry in self._tracking.pending.items():
-                if self._is_due(entry, now):
+                when = self._due_time(entry)
+                if when is not None and when <= now:
                     due.append(path)
         for path in due:
             self._check_ready(path, now)
         self._dispatch_backlog()
-
-    def _is_due(self, entry: _Pending, now: float) -> bool:
-        waited = now - entry.changed
-        if self.polling:
-            return waited >= self.quiet_seconds
-        if entry.how == CHANGED:
-            # Without a close event, only a file that no writer holds open
-            # may become ready, after the quiet period.
-            return entry.opened == 0 and waited >= self.quiet_seconds
-        return waited >= self.settle_seconds
+        limit = STATE_SAVE_INTERVAL
+        now = time.monotonic()
+        with self._lock:
+            if self._tracking.backlog:
+                limit = BACKLOG_RETRY_SECONDS
+            due_times = [self._due_time(e) for e in self._tracking.pending.values()]
+            wait = seconds_until(due_times, now, limit)
+            # Events from here on wake the timer if they are due earlier.
+            self._wake_at = now + wait
+        return wait
 
     def _check_ready(self, path: Path, now: float) -> None:
         version = _version(path)
@@ -438,6 +516,7 @@ class FolderWatcher:
                 if entry.stat is not None:
                     entry.changed = now
                 entry.stat = version
+                entry.recheck = now + self._recheck_delay
                 return
             del self._tracking.pending[path]
             if self._tracking.reported.get(path) == version:
