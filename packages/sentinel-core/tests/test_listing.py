@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
+import click
 import pytest
 
+from sentinel.core.cli import SentinelContext, _terminal_columns, cli
 from sentinel.testing import install_offline
 
 from .conftest import PLUGINS, InstallPlugins, RunSentinel, venv_python
@@ -79,6 +82,31 @@ def test_listing_read_imports_no_host_module(
     second = modules_imported(python, tmp_path, cache_dir, args)
     assert sorted(second & set(HOST_MODULES)) == []
     assert not any(name.startswith("sentinel_lazy_example") for name in second)
+    # The help width is measured without shutil, which would load bz2 and lzma.
+    assert "shutil" not in second
+
+
+@pytest.mark.parametrize("columns", [None, "", "0", "-3", "wide", "40", "132"])
+def test_help_width_matches_shutil(
+    monkeypatch: pytest.MonkeyPatch, columns: str | None
+) -> None:
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns
+
+
+def test_help_width_left_to_click_when_forced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    assert SentinelContext(cli).terminal_width == 58
+    monkeypatch.setenv("COLUMNS", "300")
+    assert SentinelContext(cli).terminal_width == 78
+    # CliRunner forces its width this way; click applies it only to an unset width.
+    monkeypatch.setattr(click.formatting, "FORCED_WIDTH", 80)
+    assert SentinelContext(cli).terminal_width is None
 
 
 @pytest.mark.parametrize("args", LISTING_COMMANDS)
