@@ -112,6 +112,7 @@ def test_queue_section_defaults() -> None:
         "schedules": [],
         "shutdown_grace": 20.0,
         "exact_attempts": True,
+        "fetch_linger": 0.002,
     }
 
 

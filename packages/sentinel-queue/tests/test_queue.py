@@ -294,3 +294,40 @@ def test_send_ack_fetch_reply_later(queue: Queue) -> None:
     batch = pending.result()
     assert [job.id for job in batch.jobs] == [job_id]
     assert pending.result().jobs[0].id == job_id
+
+
+def test_enqueue_many_adds_jobs_in_order(queue: Queue) -> None:
+    payloads = [{"i": index} for index in range(7)]
+    ids = queue.enqueue_many("qtest.echo", payloads, max_retries=1, chunk=3)
+    assert len(ids) == 7
+    assert len(set(ids)) == 7
+    assert queue.counts()["queued"] == 7
+    for index, job_id in enumerate(ids):
+        job = fetch_job(queue)
+        assert job.id == job_id
+        assert job.payload == {"i": index}
+        assert job.max_attempts == 2
+
+
+def test_enqueue_many_with_nothing_adds_nothing(queue: Queue) -> None:
+    assert queue.enqueue_many("qtest.echo", []) == []
+    assert queue.counts()["queued"] == 0
+
+
+def test_enqueue_many_delays_and_validates(queue: Queue) -> None:
+    ids = queue.enqueue_many("qtest.echo", [{}, {}], delay=60)
+    assert queue.counts()["delayed"] == 2
+    assert len(ids) == 2
+    with pytest.raises(QueueError, match="chunk"):
+        queue.enqueue_many("qtest.echo", [{}], chunk=0)
+    with pytest.raises(QueueError, match="priority"):
+        queue.enqueue_many("qtest.echo", [{}], priority=5000)
+
+
+def test_enqueue_many_reloads_scripts_after_flush(
+    queue: Queue, client: redis.Redis
+) -> None:
+    client.script_flush()
+    ids = queue.enqueue_many("qtest.echo", [{"i": 1}, {"i": 2}])
+    assert queue.counts()["queued"] == 2
+    assert fetch_job(queue).id == ids[0]

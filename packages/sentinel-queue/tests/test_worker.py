@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,70 @@ def test_retry_delay_grows_with_jitter(attempt: int) -> None:
     upper = min(60.0, 2.0 ** (attempt - 1))
     assert all(upper * 0.5 <= delay <= upper for delay in delays)
     assert len(set(delays)) > 1
+
+
+class _RecordingEvent(threading.Event):
+    """A stop event that records the timeouts the worker waits for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return super().wait(timeout)
+
+
+def _trickle(queue: Queue, count: int) -> list[str]:
+    ids = []
+    for index in range(count):
+        ids.append(queue.enqueue("qtest.echo", {"i": index}))
+        time.sleep(0.001)
+    return ids
+
+
+@pytest.mark.parametrize("linger", [0.0, 0.005])
+def test_worker_lingers_after_short_fetch(
+    queue: Queue, host: PluginHost, linger: float
+) -> None:
+    worker = Worker(queue, host.registry, name="w-linger", fetch_linger=linger)
+    stop = _RecordingEvent()
+    worker._stop = stop
+    # Two jobs but a batch of one for the first fetch, then a short fetch:
+    # the fetch after it waits first when lingering is on.
+    queue.enqueue("qtest.echo", {"i": 0})
+    queue.enqueue("qtest.echo", {"i": 1})
+    worker.run(burst=True)
+    assert worker.jobs_run == 2
+    lingered = [timeout for timeout in stop.waits if timeout == linger]
+    assert bool(lingered) is (linger > 0)
+
+
+def test_worker_batches_trickling_jobs_with_exact_attempts(
+    queue: Queue, host: PluginHost
+) -> None:
+    worker = Worker(queue, host.registry, name="w-trickle", fetch_linger=0.01)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        ids = _trickle(queue, 60)
+        deadline = time.monotonic() + 20
+        while queue.counts()["done"] < len(ids):
+            assert time.monotonic() < deadline, queue.counts()
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+        thread.join(30)
+    for job_id in ids:
+        record = queue.get(job_id)
+        assert record is not None
+        assert record["state"] == "done"
+        assert record["attempts"] == 1
+
+
+@pytest.mark.parametrize("linger", [-0.001, 0.5])
+def test_worker_rejects_fetch_linger_out_of_bounds(
+    queue: Queue, host: PluginHost, linger: float
+) -> None:
+    with pytest.raises(ValueError, match="fetch_linger"):
+        Worker(queue, host.registry, fetch_linger=linger)

@@ -20,7 +20,7 @@ from sentinel.queue._cron import Schedule, Scheduler
 from sentinel.queue._errors import QueueError
 from sentinel.queue._pool import PARENT_PID_ENV, WorkerPool, worker_command
 from sentinel.queue._queue import Queue
-from sentinel.queue._worker import DEFAULT_GRACE_SECONDS, Worker
+from sentinel.queue._worker import DEFAULT_GRACE_SECONDS, FETCH_LINGER, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ def worker(workers: int | None, queue_names: tuple[str, ...]) -> None:
         on_abandon=lambda: os._exit(1),
         scheduler=Scheduler(queues[0], schedules) if schedules else None,
         exact_attempts=bool(section.get("exact_attempts", True)),
+        fetch_linger=float(section.get("fetch_linger", FETCH_LINGER)),
     )
     _install_signal_handlers(runner)
     runner.run()

@@ -105,6 +105,66 @@ class ScriptCaller:
         """Run script ``name`` with ``args`` and return its reply."""
         return self.send(name, args).result()
 
+    def call_many(self, name: str, calls: Sequence[Sequence[Any]]) -> list[Any]:
+        """Run script ``name`` once per argument list, in one round trip.
+
+        The calls are written together and their replies read in order.
+        A call whose reply is lost to a connection error, or that met an
+        empty script cache, runs again through redis-py (every script is
+        safe to repeat). The first error reply is raised once every reply
+        was read.
+        """
+        if not calls:
+            return []
+        if not self.fast:
+            return [self._slow(name, args) for args in calls]
+        try:
+            connection = self._pool.get_connection()
+        except (redis.ConnectionError, redis.TimeoutError):
+            return [self._slow(name, args) for args in calls]
+        try:
+            connection.send_packed_command(
+                [self._pack(name, args) for args in calls], check_health=False
+            )
+        except (redis.ConnectionError, redis.TimeoutError):
+            self._drop(connection)
+            return [self._slow(name, args) for args in calls]
+        except BaseException:
+            self._drop(connection)
+            raise
+        return self._read_many(connection, name, calls)
+
+    def _read_many(
+        self, connection: Any, name: str, calls: Sequence[Sequence[Any]]
+    ) -> list[Any]:
+        replies: list[Any] = []
+        again: list[int] = []
+        error: redis.ResponseError | None = None
+        try:
+            for index in range(len(calls)):
+                try:
+                    replies.append(connection.read_response())
+                except NoScriptError:
+                    replies.append(None)
+                    again.append(index)
+                except redis.ResponseError as exc:
+                    replies.append(None)
+                    error = error or exc
+        except (redis.ConnectionError, redis.TimeoutError):
+            self._drop(connection)
+            again.extend(range(len(replies), len(calls)))
+            replies.extend([None] * (len(calls) - len(replies)))
+        except BaseException:
+            self._drop(connection)
+            raise
+        else:
+            self._pool.release(connection)
+        for index in again:
+            replies[index] = self._slow(name, calls[index])
+        if error is not None:
+            raise error
+        return replies
+
     def send(self, name: str, args: Sequence[Any]) -> Pending:
         """Send script ``name`` with ``args`` now; read the reply later."""
         if not self.fast:

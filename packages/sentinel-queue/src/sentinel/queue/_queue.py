@@ -45,6 +45,8 @@ DEFAULT_RESULT_TTL = 24 * 3600.0
 DEFAULT_FAILED_TTL = 7 * 24 * 3600.0
 # How many done and failed job ids recent() can list.
 DEFAULT_HISTORY = 1000
+# How many enqueue calls Queue.enqueue_many sends in one round trip.
+ENQUEUE_CHUNK = 500
 # How many expired leases, due retries or expired records one script call handles.
 BATCH = 100
 
@@ -466,6 +468,55 @@ class Queue(QueueCore):
                 timeout=timeout,
             )
         )
+
+    def enqueue_many(
+        self,
+        task: str,
+        payloads: Iterable[Mapping[str, Any]],
+        *,
+        max_retries: int | None = None,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+        chunk: int = ENQUEUE_CHUNK,
+    ) -> list[str]:
+        """Add one job for ``task`` per payload and return their ids, in order.
+
+        The same as calling :meth:`enqueue` for each payload, but the calls
+        go out ``chunk`` at a time in one round trip each: for producers
+        with many jobs at hand. Each job is added by its own script call,
+        so the jobs of a chunk are not added atomically; a connection
+        error during a chunk sends its unanswered calls again (a job whose
+        reply was lost can then be queued twice, as with :meth:`enqueue`).
+        """
+        if chunk < 1:
+            raise QueueError(f"chunk is {chunk}; expected 1 or more calls")
+        ids: list[str] = []
+        calls: list[Call[str]] = []
+
+        def flush() -> None:
+            replies = self._caller.call_many("ENQUEUE", [call.args for call in calls])
+            ids.extend(
+                call.parse(reply) for call, reply in zip(calls, replies, strict=True)
+            )
+            calls.clear()
+
+        for payload in payloads:
+            calls.append(
+                self._enqueue_call(
+                    task,
+                    payload,
+                    max_retries=max_retries,
+                    priority=priority,
+                    delay=delay,
+                    timeout=timeout,
+                )
+            )
+            if len(calls) >= chunk:
+                flush()
+        if calls:
+            flush()
+        return ids
 
     def enqueue_tick(
         self,

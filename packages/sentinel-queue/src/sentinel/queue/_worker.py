@@ -54,6 +54,13 @@ MAX_BATCH = 64
 # a killed worker loses at most that many short results, whose jobs run
 # again; longer jobs are acknowledged before the next one starts.
 ACK_NOW_SECONDS = 0.005
+# When a fetch leased fewer jobs than it asked for (the producers are
+# slower than the workers), the worker waits this long before the next
+# fetch, so that jobs enqueued meanwhile arrive together in one batch
+# instead of one fetch and one wake-up each. The wait is bounded by
+# MAX_FETCH_LINGER and ends early when the worker stops.
+FETCH_LINGER = 0.002
+MAX_FETCH_LINGER = 0.1
 MAX_UNACKED = 16
 # Seconds a stopping worker lets its running job finish before handing it back.
 DEFAULT_GRACE_SECONDS = 20.0
@@ -225,6 +232,12 @@ class Worker:
     whole batch is marked started when it is leased and short jobs are
     acknowledged in groups: a few calls per hundred short jobs, but a killed
     worker spends an attempt of every job it held.
+
+    When a fetch leases fewer jobs than it asked for, the next fetch waits
+    ``fetch_linger`` seconds first (at most ``MAX_FETCH_LINGER``; 0 turns
+    it off), so that jobs trickling in from a slow producer are leased in
+    batches rather than with a fetch and a wake-up each. A worker with a
+    backlog always leases full batches and never waits.
     """
 
     def __init__(
@@ -244,6 +257,7 @@ class Worker:
         max_unacked: int = MAX_UNACKED,
         ack_now_seconds: float = ACK_NOW_SECONDS,
         exact_attempts: bool = True,
+        fetch_linger: float = FETCH_LINGER,
     ) -> None:
         self.queues = [queue] if isinstance(queue, Queue) else list(queue)
         if not self.queues:
@@ -267,6 +281,14 @@ class Worker:
         self.max_unacked = max(1, max_unacked)
         self.ack_now_seconds = ack_now_seconds
         self.exact_attempts = exact_attempts
+        if not 0 <= fetch_linger <= MAX_FETCH_LINGER:
+            raise ValueError(
+                f"fetch_linger is {fetch_linger}; expected 0 to "
+                f"{MAX_FETCH_LINGER} seconds"
+            )
+        self.fetch_linger = fetch_linger
+        # Whether the last fetch leased fewer jobs than it asked for.
+        self._short_fetch = False
         self.jobs_run = 0
         self._stop = threading.Event()
         self._last_recover = 0.0
@@ -375,6 +397,10 @@ class Worker:
         with self._lock:
             next_job = self._buffer.popleft() if self._buffer else None
         if next_job is None:
+            if self._short_fetch and self.fetch_linger > 0:
+                # Let jobs of a slow producer collect into one batch; a
+                # stop ends the wait at once.
+                self._stop.wait(self.fetch_linger)
             wait = self._refill()
             with self._lock:
                 next_job = self._buffer.popleft() if self._buffer else None
@@ -454,6 +480,7 @@ class Worker:
     def _refill(self) -> float | None:
         """Acknowledge finished jobs and lease the next batch; return the idle wait."""
         wait: float | None = None
+        self._short_fetch = False
         for queue in self._order():
             acks = self._acks.pop(id(queue), [])
             count = 0 if self._stop.is_set() else self._batch_size()
@@ -467,6 +494,7 @@ class Worker:
                 raise
             log_acked(self.label, acks, batch.acked)
             if batch.jobs:
+                self._short_fetch = len(batch.jobs) < count
                 first = batch.jobs[0]
                 self._started.add((first.id, first.token))
                 with self._lock:
@@ -478,6 +506,7 @@ class Worker:
                 return None
             if batch.wait is not None:
                 wait = batch.wait if wait is None else min(wait, batch.wait)
+        self._short_fetch = True
         return wait if wait is not None else IDLE_WAIT
 
     def _flush_acks(self) -> None:
