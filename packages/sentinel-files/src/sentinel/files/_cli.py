@@ -11,6 +11,7 @@ import click
 from sentinel.files._detect import detect
 from sentinel.files._errors import FilesError
 from sentinel.files._formats import load_file, registered_classes
+from sentinel.files._reading import reading_options
 
 
 @click.group(name="files")
@@ -31,14 +32,21 @@ def files() -> None:
 def inspect(path: Path, as_json: bool) -> None:
     """Print the format, encoding, dialect, shape and issues of PATH.
 
-    Exits with status 1 when the file would be rejected.
+    The reading options of the files config section (json_numbers,
+    na_values, workbook_limits) apply as in files.process. Exits with
+    status 1 when the file would be rejected.
     """
     report: dict[str, Any] = {"path": str(path)}
-    classes = registered_classes(click.get_current_context().obj)
+    state = click.get_current_context().obj
+    classes = registered_classes(state)
+    try:
+        options = reading_options(_files_section(state), classes)
+    except FilesError as exc:
+        raise click.ClickException(exc.describe()) from None
     try:
         detection = detect(path, classes)
         report["detected"] = {"format": detection.format, "reason": detection.reason}
-        report["summary"] = load_file(path, classes).summary()
+        report["summary"] = load_file(path, classes, **options).summary()
     except FilesError as exc:
         report["error"] = exc.as_dict()
     if as_json:
@@ -47,6 +55,13 @@ def inspect(path: Path, as_json: bool) -> None:
         click.echo(_render(report))
     if "error" in report:
         raise SystemExit(1)
+
+
+def _files_section(state: Any) -> dict[str, Any]:
+    config = getattr(state, "config", None)
+    if config is None:
+        return {}
+    return dict(config.section("files") or {})
 
 
 def _render(report: dict[str, Any]) -> str:

@@ -117,6 +117,12 @@ class RouteConfigError(FilesError):
     code = "route-config"
 
 
+class ReadingConfigError(FilesError):
+    """A reading option in the ``files`` config is invalid; the message names it."""
+
+    code = "reading-config"
+
+
 class FileOperationError(FilesError):
     """Moving a file or writing its reason failed in the file system."""
 

@@ -12,6 +12,7 @@ from sentinel.files._base import DataFile
 from sentinel.files._errors import FileOperationError, FilesError
 from sentinel.files._formats import load_file, registered_classes
 from sentinel.files._moves import REASON_SUFFIX, describe_error, fail_file, move_unique
+from sentinel.files._reading import reading_options
 from sentinel.files._routes import RouteConfig, find_route, load_routes
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     failed folder first.
     """
     route = _route(ctx, payload)
+    classes = registered_classes(ctx)
+    options = _reading_options(ctx, classes)
     path = Path(payload["path"])
     relative = str(payload["relative"])
     if not os.path.lexists(path):
@@ -47,7 +50,7 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
         return {"status": "changed", "path": str(path)}
 
     try:
-        loaded = load_file(path, registered_classes(ctx))
+        loaded = load_file(path, classes, **options)
         try:
             loaded.validate()
         finally:
@@ -88,6 +91,15 @@ def _route(ctx: TaskContext, payload: dict[str, Any]) -> RouteConfig:
             f"the job payload has no {exc.args[0]!r} key; files.process expects "
             f"path, route and relative"
         ) from exc
+
+
+def _reading_options(
+    ctx: TaskContext, classes: dict[str, type[DataFile]]
+) -> dict[str, Any]:
+    try:
+        return reading_options(ctx.config.get("files") or {}, classes)
+    except FilesError as exc:
+        raise PermanentTaskError(exc.describe()) from exc
 
 
 def _check_link(
