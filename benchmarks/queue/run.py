@@ -24,6 +24,7 @@ from sentinel.queue import EmbeddedRedis
 SYSTEMS = (
     "sentinel",
     "sentinel_batched",
+    "sentinel_many",
     "rq",
     "arq",
     "dramatiq",
@@ -35,6 +36,7 @@ SYSTEMS = (
 LABELS = {
     "sentinel": "sentinel-queue",
     "sentinel_batched": "sentinel-queue (exact_attempts off)",
+    "sentinel_many": "sentinel-queue (enqueue_many producer)",
     "rq": "RQ (SimpleWorker)",
     "arq": "arq",
     "dramatiq": "Dramatiq (Redis broker)",
