@@ -388,3 +388,25 @@ def test_declared_field_not_secret_despite_name(tmp_path: Path) -> None:
     shown = load_config(path, None, [store], environ={}).redacted()
     assert shown["store"]["token_store"]["backend"] == "memory"
     assert shown["store"]["api_token"] == "***"
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        pytest.param("true", True, id="bool"),
+        pytest.param("[NA, '-']", True, id="list"),
+        pytest.param("'NA'", False, id="string"),
+        pytest.param("3", False, id="number"),
+    ],
+)
+def test_union_field_type(tmp_path: Path, text: str, accepted: bool) -> None:
+    section = ConfigSection(
+        "reader", {"markers": Field((bool, list), [], "Missing-value markers.")}
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(f"default:\n  reader:\n    markers: {text}\n")
+    if accepted:
+        load_config(path, None, [section], environ={})
+        return
+    with pytest.raises(ConfigError, match="expected true or false or a list"):
+        load_config(path, None, [section], environ={})

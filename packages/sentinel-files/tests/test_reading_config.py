@@ -212,3 +212,15 @@ def test_inspect_uses_config_reading_options(workdir: Path) -> None:
     assert strict.exit_code == 1, strict.output
     assert flagged.exit_code == 0, flagged.output
     assert "warning [json-constant]" in flagged.output
+
+
+def test_config_file_na_values_true(tmp_path: Path) -> None:
+    config = load_config(tmp_path, "    na_values: true\n")
+
+    assert config["files"]["na_values"] is True
+    assert reading_options(config["files"])["na_values"] is True
+
+
+def test_config_file_na_values_string_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="expected true or false or a list"):
+        load_config(tmp_path, "    na_values: NA\n")

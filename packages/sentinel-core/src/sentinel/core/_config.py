@@ -484,19 +484,19 @@ def _validate_value(
     if value is None:
         if spec.nullable or spec.default is None:
             return
-        _type_error(path, value, _TYPE_NAMES.get(spec.type, str(spec.type)), config)
+        _type_error(path, value, _expected_name(spec.type), config)
     if spec.type == "section":
         _validate(value, spec.fields, path, config)
         return
     expected = spec.type
-    ok = isinstance(value, expected) if isinstance(expected, type) else True
+    ok = isinstance(value, expected) if isinstance(expected, (type, tuple)) else True
     # bool is a subclass of int: reject true/false where a number is expected.
     if expected in (int, float) and isinstance(value, bool):
         ok = False
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True
     if not ok:
-        _type_error(path, value, _TYPE_NAMES.get(expected, str(expected)), config)
+        _type_error(path, value, _expected_name(expected), config)
     if spec.choices and value not in spec.choices:
         choices = ", ".join(map(str, spec.choices))
         _type_error(path, value, f"one of {choices}", config)
@@ -506,6 +506,13 @@ def _validate_value(
         for index, item in enumerate(value):
             if isinstance(item, dict):
                 _validate(item, spec.fields, (*path, str(index)), config)
+
+
+def _expected_name(expected: Any) -> str:
+    """Describe an expected field type, or a union of them, for messages."""
+    if isinstance(expected, tuple):
+        return " or ".join(_expected_name(item) for item in expected)
+    return _TYPE_NAMES.get(expected, str(expected))
 
 
 def _check_bounds(

@@ -190,6 +190,20 @@ def _fields(fields: Any, where: str) -> dict[str, Field]:
     }
 
 
+def _field_type(type_name: Any, where: str) -> Any:
+    """Map a declared type name, or a list of names for a union, to its type."""
+    names = type_name if isinstance(type_name, list) else [type_name]
+    for name in names:
+        if name not in FIELD_TYPES or (name == "section" and len(names) > 1):
+            raise PluginError(
+                f"{where}: type {name!r} is not one of {', '.join(FIELD_TYPES)} "
+                f"(a list of types may not include 'section')"
+            )
+    if len(names) == 1:
+        return FIELD_TYPES[names[0]]
+    return tuple(FIELD_TYPES[name] for name in names)
+
+
 def _field(body: Any, where: str) -> Field:
     if not isinstance(body, dict):
         raise PluginError(f"{where}: must be a table with at least 'type'")
@@ -199,14 +213,9 @@ def _field(body: Any, where: str) -> Field:
             f"{where}: unknown keys {', '.join(unknown)} "
             f"(known: {', '.join(sorted(_FIELD_KEYS))})"
         )
-    type_name = body.get("type")
-    if type_name not in FIELD_TYPES:
-        raise PluginError(
-            f"{where}: type {type_name!r} is not one of {', '.join(FIELD_TYPES)}"
-        )
     # TOML has no null: an absent default means null.
     return Field(
-        FIELD_TYPES[type_name],
+        _field_type(body.get("type"), where),
         body.get("default"),
         str(body.get("help", "")),
         secret=bool(body.get("secret", False)),

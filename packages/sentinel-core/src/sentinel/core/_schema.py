@@ -46,9 +46,12 @@ def _properties(fields: Mapping[str, Field]) -> dict[str, Any]:
 
 
 def _field_schema(spec: Field) -> dict[str, Any]:
-    json_type = _JSON_TYPES.get(spec.type, "string")
+    kinds = spec.type if isinstance(spec.type, tuple) else (spec.type,)
+    json_types = [_JSON_TYPES.get(kind, "string") for kind in kinds]
+    if spec.nullable:
+        json_types.append("null")
     schema: dict[str, Any] = {
-        "type": [json_type, "null"] if spec.nullable else json_type
+        "type": json_types if len(json_types) > 1 else json_types[0]
     }
     if spec.help:
         schema["description"] = spec.help

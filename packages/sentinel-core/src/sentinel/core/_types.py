@@ -43,7 +43,9 @@ class Field:
     """One key of a config section: its type, default, and whether it is a secret.
 
     ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``list``, ``dict``
-    or ``"section"`` (a nested mapping described by ``fields``). ``nullable``
+    or ``"section"`` (a nested mapping described by ``fields``), or a tuple of
+    those types for a value that may take either, such as ``(bool, list)``
+    (declared as ``type = ["bool", "list"]``). ``nullable``
     allows ``null`` in addition to the type. ``minimum`` and ``maximum`` bound
     a number (inclusive); a list of mappings validates each item against
     ``fields``.

@@ -49,9 +49,6 @@ def _json_numbers(value: Any) -> str:
 
 
 def _na_values(value: Any) -> bool | tuple[str, ...]:
-    # NOTE: the config declaration types na_values as a list, so a config
-    # file cannot set true (the usual markers) until config fields can
-    # declare more than one type; callers passing a section dict can.
     if value is None:
         return False
     if isinstance(value, bool):
@@ -61,8 +58,10 @@ def _na_values(value: Any) -> bool | tuple[str, ...]:
         if all(isinstance(marker, str) for marker in markers):
             return markers
     raise ReadingConfigError(
-        f"files.na_values {value!r} is invalid: expected a list of strings",
-        hint='Use a list such as na_values: ["NA", "-"], or [] for no markers.',
+        f"files.na_values {value!r} is invalid: expected true, false or a list "
+        f"of strings",
+        hint='Use true for the usual markers, a list such as na_values: ["NA", '
+        '"-"], or false for none.',
     )
 
 
