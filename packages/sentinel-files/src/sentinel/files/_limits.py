@@ -10,7 +10,10 @@ little memory whatever the file declares.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sentinel.files._errors import UnsafeContentError
@@ -135,25 +138,158 @@ def _outer_bounds(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
     Rows without a number follow the previous one, so the count of
     ``<row`` elements bounds them (numbered rows are found with any
     prefix); cells without a reference follow each other without gaps, and
-    the part size limit bounds them.
+    the part size limit bounds them. Each chunk is scanned whole, and the
+    bytes around each chunk boundary are scanned again on their own, so a
+    reference cut by the boundary is still seen without joining chunks.
     """
-    last_row = 1
-    row_elements = 0
-    widest = b""
-    tail = b""
+    bounds = _Bounds()
+    previous = b""
+    for chunk in _inflate(archive, part):
+        bounds.row_elements += chunk.count(b"<row")
+        if previous:
+            # Only a ``<row`` that spans the boundary fits in these 6 bytes.
+            bounds.row_elements += (previous[-3:] + chunk[:3]).count(b"<row")
+            bounds.scan(previous[-OVERLAP:] + chunk[:OVERLAP])
+        bounds.scan(chunk)
+        previous = chunk
+    return bounds.result()
+
+
+# Letters become ``A`` and digits ``0``, so a row number or a cell reference
+# of a given shape is one literal that ``bytes.find`` locates at C speed.
+_SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
+_ROW_PREFIX = b'r="0'
+_THREE_LETTERS = b'r="AAA0'
+_TWO_LETTERS = b'r="AA0'
+THREE_LETTER_COLUMN = re.compile(rb'r="([A-Z]{3})[0-9]')
+TWO_LETTER_COLUMN = re.compile(rb'r="([A-Z]{2})[0-9]')
+# Row numbers longer than this are measured by the regular expression.
+_MAX_DIGITS = 12
+
+
+class _Bounds:
+    """The largest row number and widest column seen so far in a sheet."""
+
+    __slots__ = ("digits", "last_row", "row_elements", "widest")
+
+    def __init__(self) -> None:
+        self.row_elements = 0
+        self.last_row = 1
+        # The digits of the largest row number seen, without leading zeros;
+        # numbers of equal length compare as bytes.
+        self.digits = b"1"
+        self.widest = b""
+
+    def scan(self, data: bytes) -> None:
+        shape = data.translate(_SHAPE)
+        self._rows(data, shape)
+        self._columns(data, shape)
+
+    def _rows(self, data: bytes, shape: bytes) -> None:
+        # A number longer than the best so far is larger, unless it starts
+        # with a zero: then the whole chunk is measured number by number.
+        length = len(self.digits)
+        if shape.find(_ROW_PREFIX) < 0:
+            return
+        while shape.find(b'r="' + b"0" * (length + 1)) >= 0:
+            length += 1
+            if length > _MAX_DIGITS:
+                self._rows_by_regex(data)
+                return
+        best = self.digits if length == len(self.digits) else b""
+        needle = b'r="' + b"0" * length + b'"'
+        at = shape.find(needle)
+        while at >= 0:
+            number = data[at + 3 : at + 3 + length]
+            if number[0] == 48 and length > 1:  # a leading "0"
+                self._rows_by_regex(data)
+                return
+            best = max(best, number)
+            at = shape.find(needle, at + length + 4)
+        if best:
+            self._raise_row(best)
+
+    def _rows_by_regex(self, data: bytes) -> None:
+        numbers = ROW_NUMBER.findall(data)
+        if numbers:
+            self._raise_row(b"%d" % max(map(int, numbers)))
+
+    def _raise_row(self, digits: bytes) -> None:
+        number = int(digits)
+        if number > self.last_row:
+            self.last_row = number
+            self.digits = b"%d" % number
+
+    def _columns(self, data: bytes, shape: bytes) -> None:
+        # Cells past column Z have two or three letters; most sheets have
+        # neither, which two searches of the shapes settle.
+        if shape.find(_THREE_LETTERS) >= 0:
+            found = THREE_LETTER_COLUMN.findall(data)
+        elif len(self.widest) < 3 and shape.find(_TWO_LETTERS) >= 0:
+            found = TWO_LETTER_COLUMN.findall(data)
+        else:
+            return
+        if found:
+            self.widest = max(self.widest, *found, key=_column_key)
+
+    def result(self) -> tuple[int, int]:
+        columns = column_number(self.widest.decode()) if self.widest else 26
+        return max(self.last_row, self.row_elements), columns
+
+
+def _inflate(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
+    """Yield a member's uncompressed bytes in chunks of at most ``CHUNK``.
+
+    Deflated and stored members are read from the file and inflated here,
+    which skips the CRC and the copies of ``ZipFile.open``: the scan only
+    bounds the grid, and python-calamine checks the CRC when it reads the
+    part. The output stops at the declared size, as ``ZipFile.open`` does.
+    Anything else (encryption, other methods, an archive opened from a
+    stream) goes through ``ZipFile.open``.
+    """
+    info = archive.getinfo(part)
+    direct = (
+        isinstance(archive.filename, str)
+        and not info.flag_bits & 0x1
+        and info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+    )
+    if not direct:
+        yield from _inflate_by_zipfile(archive, part)
+        return
+    with open(str(archive.filename), "rb") as raw:
+        raw.seek(info.header_offset)
+        header = raw.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local file header for {part}")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        raw.seek(info.header_offset + 30 + name_length + extra_length)
+        left_in, left_out = info.compress_size, info.file_size
+        if info.compress_type == zipfile.ZIP_STORED:
+            while left_out > 0 and (chunk := raw.read(min(CHUNK, left_out))):
+                left_out -= len(chunk)
+                yield chunk
+            return
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        while left_out > 0 and not inflater.eof:
+            source = inflater.unconsumed_tail
+            if not source and left_in > 0:
+                source = raw.read(min(CHUNK, left_in))
+                left_in -= len(source)
+            if not source:
+                chunk = inflater.flush()[:left_out]
+                if chunk:
+                    yield chunk
+                return
+            chunk = inflater.decompress(source, min(CHUNK, left_out))
+            if chunk:
+                left_out -= len(chunk)
+                yield chunk
+
+
+def _inflate_by_zipfile(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
     with archive.open(part) as stream:
         while chunk := stream.read(CHUNK):
-            data = tail + chunk
-            row_elements += chunk.count(b"<row")
-            rows = ROW_NUMBER.findall(data)
-            if rows:
-                last_row = max(last_row, *map(int, rows))
-            wide = WIDE_COLUMN.findall(data)
-            if wide:
-                widest = max(widest, *wide, key=_column_key)
-            tail = data[-OVERLAP:]
-    columns = column_number(widest.decode()) if widest else 26
-    return max(last_row, row_elements), columns
+            yield chunk
 
 
 def _value_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int] | None:
