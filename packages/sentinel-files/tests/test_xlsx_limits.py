@@ -71,6 +71,26 @@ def test_two_values_far_apart_are_refused_within_a_memory_bound(
     assert int(str(outcome["peak"])) < MEMORY_BOUND
 
 
+@pytest.mark.parametrize(
+    "far_cell",
+    [b"XFD1048576", b"A1048576", b"XF1048576"],
+    ids=["three-letters", "one-letter", "two-letters"],
+)
+def test_cell_reference_beyond_its_row_is_refused(
+    tmp_path: Path, far_cell: bytes
+) -> None:
+    # The row element says row 2, but calamine places the cell by its own
+    # reference, so the grid reaches row 1,048,576.
+    rows = [
+        b'<row r="1"><c r="A1"><v>1</v></c></row>'
+        b'<row r="2"><c r="' + far_cell + b'"><v>2</v></c></row>'
+    ]
+    limits = WorkbookLimits(max_cells=100_000)
+    path = write_workbook(tmp_path / "lying.xlsx", rows, "A1")
+    with pytest.raises(UnsafeContentError, match="1,048,576 rows"):
+        load_file(path, limits=limits).validate()
+
+
 def test_repeated_rows_to_xfd_are_refused_within_a_memory_bound(
     tmp_path: Path,
 ) -> None:

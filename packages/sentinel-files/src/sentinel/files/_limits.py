@@ -27,7 +27,9 @@ DIMENSION = re.compile(
 # Only rows carry an ``r`` attribute of bare digits, and only cells past
 # column Z one with two or three letters; both patterns start with a
 # literal, so the scan runs at the regex engine's search speed.
-ROW_NUMBER = re.compile(rb'r="([0-9]+)"')
+# A row number, of a row element (r="12") or of a cell reference (r="B12"):
+# calamine places a cell by its own reference, whatever its row element says.
+ROW_NUMBER = re.compile(rb'r="[A-Z]{0,3}([0-9]+)"')
 WIDE_COLUMN = re.compile(rb'r="([A-Z]{2,3})[0-9]')
 # A cell with a value, formula or inline string; styled empty cells
 # (``<c r="XFD9" s="1"/>``) do not widen calamine's grid.
@@ -158,7 +160,9 @@ def _outer_bounds(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
 # Letters become ``A`` and digits ``0``, so a row number or a cell reference
 # of a given shape is one literal that ``bytes.find`` locates at C speed.
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
-_ROW_PREFIX = b'r="0'
+# Shapes before the digits of a row number: a row element, then cell
+# references with one, two and three column letters.
+_NUMBER_PREFIXES = (b'r="', b'r="A', b'r="AA', b'r="AAA')
 _THREE_LETTERS = b'r="AAA0'
 _TWO_LETTERS = b'r="AA0'
 THREE_LETTER_COLUMN = re.compile(rb'r="([A-Z]{3})[0-9]')
@@ -186,28 +190,38 @@ class _Bounds:
         self._columns(data, shape)
 
     def _rows(self, data: bytes, shape: bytes) -> None:
-        # A number longer than the best so far is larger, unless it starts
-        # with a zero: then the whole chunk is measured number by number.
+        for prefix in _NUMBER_PREFIXES:
+            if not self._rows_after(data, shape, prefix):
+                self._rows_by_regex(data)
+                return
+
+    def _rows_after(self, data: bytes, shape: bytes, prefix: bytes) -> bool:
+        """Raise the row bound by the numbers after ``prefix``; False if unsure.
+
+        A number longer than the best so far is larger, unless it starts
+        with a zero or is very long: then the caller measures the whole
+        chunk number by number.
+        """
         length = len(self.digits)
-        if shape.find(_ROW_PREFIX) < 0:
-            return
-        while shape.find(b'r="' + b"0" * (length + 1)) >= 0:
+        if shape.find(prefix + b"0") < 0:
+            return True
+        while shape.find(prefix + b"0" * (length + 1)) >= 0:
             length += 1
             if length > _MAX_DIGITS:
-                self._rows_by_regex(data)
-                return
+                return False
         best = self.digits if length == len(self.digits) else b""
-        needle = b'r="' + b"0" * length + b'"'
+        needle = prefix + b"0" * length + b'"'
+        start = len(prefix)
         at = shape.find(needle)
         while at >= 0:
-            number = data[at + 3 : at + 3 + length]
+            number = data[at + start : at + start + length]
             if number[0] == 48 and length > 1:  # a leading "0"
-                self._rows_by_regex(data)
-                return
+                return False
             best = max(best, number)
-            at = shape.find(needle, at + length + 4)
+            at = shape.find(needle, at + len(needle))
         if best:
             self._raise_row(best)
+        return True
 
     def _rows_by_regex(self, data: bytes) -> None:
         numbers = ROW_NUMBER.findall(data)
