@@ -52,6 +52,22 @@ def test_values_after_the_sample_that_do_not_fit_stay_text(tmp_path: Path) -> No
     ]
 
 
+def test_a_value_that_does_not_fit_leaves_the_other_columns_typed(
+    tmp_path: Path,
+) -> None:
+    lines = ["id,qty,price,note"]
+    lines += [f"{n},{n % 9},{n}.5,{PADDING}" for n in range(SAMPLE_ROWS)]
+    lines += ["1,12a,2.5,a", "2,3.5,1.5.1,", "3,,0.5,c", "4,0123,00.5,d"]
+    rows = list(CsvFile.load(write(tmp_path / "one.csv", lines)).typed_rows())
+    assert rows[-4:] == [
+        [1, "12a", 2.5, "a"],
+        [2, 3.5, "1.5.1", None],
+        [3, None, 0.5, "c"],
+        [4, "0123", "00.5", "d"],
+    ]
+    assert all(type(row[0]) is int and type(row[2]) is float for row in rows[:-4])
+
+
 def test_numbers_in_a_text_column_stay_text(tmp_path: Path) -> None:
     lines = ["status,n"] + [f"open {PADDING},1", "NA,"] * SAMPLE_ROWS + ["12,2"]
     rows = list(CsvFile.load(write(tmp_path / "text.csv", lines)).typed_rows())

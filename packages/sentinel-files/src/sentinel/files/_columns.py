@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 INTEGER = re.compile(r"[+-]?(0|[1-9][0-9]*)")
@@ -27,7 +24,7 @@ BATCH_CHARACTERS = {
     INTEGER_COLUMN: b"0123456789+-,",
     DECIMAL_COLUMN: b"0123456789.eE+-,",
 }
-Converter = Callable[[list[str]], list[Any]]
+ColumnConverter = Callable[[tuple[str, ...]], Sequence[Any]]
 
 
 def convert_cell(value: str) -> Any:
@@ -48,55 +45,74 @@ def _text(value: str) -> str | None:
     return value or None
 
 
-@dataclass(frozen=True, slots=True)
-class _BatchCheck:
-    """The cells of the columns of one kind, checked as one string per batch."""
+def _plain(column: tuple[str, ...], allowed: bytes) -> bool:
+    """Whether every cell of a column is a plain number or empty.
 
-    cells: Callable[[list[str]], Any]
-    several: bool
-    allowed: bytes
+    Checks the characters and leading zeros of the cells joined by commas;
+    the caller still converts with int() or float() and falls back on a
+    ValueError, which catches the misplaced signs and points this allows.
+    """
+    text = "," + ",".join(column)
+    if not text.isascii() or text.encode("ascii").translate(None, allowed):
+        return False
+    # A leading zero is a "0" that starts a cell, after any sign, and is
+    # followed by more than a decimal point or the cell's end.
+    unsigned = (text + ",").replace("-", "").replace("+", "")
+    return unsigned.count(",0") == unsigned.count(",0.") + unsigned.count(",0,")
 
-    def passes(self, batch: list[list[str]]) -> bool:
-        cells = map(self.cells, batch)
-        text = "," + ",".join(chain.from_iterable(cells) if self.several else cells)
-        if not text.isascii() or text.encode("ascii").translate(None, self.allowed):
-            return False
-        # A leading zero is a "0" that starts a cell, after any sign, and is
-        # followed by more than a decimal point or the cell's end.
-        unsigned = (text + ",").replace("-", "").replace("+", "")
-        return unsigned.count(",0") == unsigned.count(",0.") + unsigned.count(",0,")
+
+def _numbers(function: Callable[[str], Any], allowed: bytes) -> ColumnConverter:
+    """Build the converter of a numeric column: C loops for plain batches."""
+
+    def convert(column: tuple[str, ...]) -> Sequence[Any]:
+        if _plain(column, allowed):
+            try:
+                if "" in column:
+                    return [function(value) if value else None for value in column]
+                return list(map(function, column))
+            except ValueError:
+                pass  # a cell does not fit its column; convert cell by cell
+        return list(map(convert_cell, column))
+
+    return convert
+
+
+def _texts(column: tuple[str, ...]) -> Sequence[Any]:
+    return [value or None for value in column] if "" in column else column
+
+
+def _cells(column: tuple[str, ...]) -> Sequence[Any]:
+    return list(map(convert_cell, column))
 
 
 class ColumnPlan:
     """How each column of a CSV file is converted to Python values.
 
-    A batch of records whose field counts match the header and whose
-    numeric columns hold only plain numbers goes through one converter
-    compiled for the columns; any other batch is converted cell by cell.
+    A batch of records whose field counts all match the header is
+    transposed and converted column by column, with int() and float()
+    mapped over a numeric column whose cells are all plain numbers; a
+    column of a batch that holds anything else is converted cell by cell.
+    Any other batch (blank or ragged records) is converted row by row.
     """
 
-    __slots__ = ("_careful", "_checks", "_fast", "_width", "kinds")
+    __slots__ = ("_careful", "_columns", "_width", "kinds")
 
-    def __init__(self, kinds: Sequence[str], sparse: Sequence[bool] = ()) -> None:
+    def __init__(self, kinds: Sequence[str]) -> None:
         self.kinds = tuple(kinds)
         self._width = {len(self.kinds)}
-        self._fast = _compile(self.kinds, sparse or [True] * len(self.kinds))
+        self._columns = tuple(_column_converter(kind) for kind in self.kinds)
         self._careful = tuple(_text if kind == TEXT else convert_cell for kind in kinds)
-        self._checks = tuple(
-            _check(kind, [i for i, each in enumerate(kinds) if each == kind])
-            for kind in (INTEGER_COLUMN, DECIMAL_COLUMN)
-            if kind in self.kinds
-        )
 
     def convert(self, batch: list[list[str]]) -> list[list[Any]]:
         """Convert a batch of records; blank records are left out."""
-        if set(map(len, batch)) == self._width and all(
-            check.passes(batch) for check in self._checks
-        ):
-            try:
-                return list(map(self._fast, batch))
-            except ValueError:
-                pass  # a cell does not fit its column; convert cell by cell
+        if batch and set(map(len, batch)) == self._width:
+            columns = [
+                convert(column)
+                for convert, column in zip(
+                    self._columns, zip(*batch, strict=False), strict=True
+                )
+            ]
+            return list(map(list, zip(*columns, strict=True)))
         return [self._convert_row(row) for row in batch if row]
 
     def _convert_row(self, row: list[str]) -> list[Any]:
@@ -115,13 +131,10 @@ def plan_columns(records: Sequence[Sequence[str]], width: int) -> ColumnPlan:
     cell by cell.
     """
     kinds = []
-    sparse = []
     for index in range(width):
-        cells = [record[index] for record in records if len(record) > index]
-        values = [cell for cell in cells if cell != ""]
-        kinds.append(_kind(values))
-        sparse.append(len(values) < len(cells))
-    return ColumnPlan(kinds, sparse)
+        values = [record[index] for record in records if len(record) > index]
+        kinds.append(_kind([value for value in values if value != ""]))
+    return ColumnPlan(kinds)
 
 
 def _kind(values: list[str]) -> str:
@@ -138,32 +151,11 @@ def _kind(values: list[str]) -> str:
     return MIXED
 
 
-def _check(kind: str, columns: list[int]) -> _BatchCheck:
-    return _BatchCheck(itemgetter(*columns), len(columns) > 1, BATCH_CHARACTERS[kind])
-
-
-def _compile(kinds: Sequence[str], sparse: Sequence[bool]) -> Converter:
-    """Build one function that converts a whole record of ``kinds``.
-
-    One expression per column inside a single list display avoids a Python
-    call per cell. A numeric column without empty cells in the sample skips
-    the test for them: an empty cell fails int() or float(), and its batch
-    is converted cell by cell. The source holds only column numbers and the
-    names below, never file content.
-    """
-    cells = []
-    for index, (kind, empties) in enumerate(zip(kinds, sparse, strict=True)):
-        cell = f"r[{index}]"
-        function = {INTEGER_COLUMN: "int", DECIMAL_COLUMN: "float"}.get(kind)
-        if kind == TEXT:
-            cells.append(f"{cell} or None")
-        elif function and empties:
-            cells.append(f"{function}({cell}) if {cell} else None")
-        elif function:
-            cells.append(f"{function}({cell})")
-        else:
-            cells.append(f"convert({cell})")
-    source = f"lambda r: [{', '.join(cells)}]"
-    names = {"__builtins__": {}, "int": int, "float": float, "convert": convert_cell}
-    converter: Converter = eval(source, names)  # noqa: S307 - generated, see above
-    return converter
+def _column_converter(kind: str) -> ColumnConverter:
+    if kind == INTEGER_COLUMN:
+        return _numbers(int, BATCH_CHARACTERS[INTEGER_COLUMN])
+    if kind == DECIMAL_COLUMN:
+        return _numbers(float, BATCH_CHARACTERS[DECIMAL_COLUMN])
+    if kind == TEXT:
+        return _texts
+    return _cells
