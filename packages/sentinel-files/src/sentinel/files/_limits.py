@@ -1,7 +1,7 @@
 """Limits that keep a workbook's cells from exhausting memory, checked before reading.
 
 python-calamine builds each sheet as one dense grid from its first to its
-last cell that holds a value, so two values in ``A1`` and ``XFD1048576``
+last cell that has a value, so two values in ``A1`` and ``XFD1048576``
 ask for 17 billion cells and abort the process. The checks below read the
 ZIP directory and stream each sheet's XML in small chunks, so they cost
 little memory whatever the file declares.
@@ -45,7 +45,7 @@ OVERLAP = 512
 
 @dataclass(frozen=True, slots=True)
 class WorkbookLimits:
-    """How large a workbook may be before it is refused as a cell bomb.
+    """Size limits past which a workbook is rejected as a cell bomb.
 
     ``max_cells`` bounds one sheet's grid (rows times columns between its
     first and last value). ``max_part_bytes`` bounds the uncompressed size
@@ -344,7 +344,7 @@ def _bomb(
     path: str, what: str, limit: str, sheet: str | None = None
 ) -> UnsafeContentError:
     return UnsafeContentError(
-        f"{path}: the workbook is refused as a cell bomb: {what}",
+        f"{path}: the workbook is rejected as a cell bomb: {what}",
         code="cell-bomb",
         hint=f"Remove empty rows and columns or split the workbook; if the file "
         f"is genuine, raise the {limit} limit of the XLSX reader.",

@@ -110,7 +110,7 @@ def is_temporary(relative: Path) -> bool:
 
 Handler = Callable[[ReadyFile], Any]
 
-# How a pending file becomes ready; see FolderWatcher.
+# Readiness rules of a pending file; see FolderWatcher.
 CLOSED = "closed"
 CHANGED = "changed"
 SCANNED = "scanned"
@@ -133,7 +133,7 @@ def due_time(
     """Return the monotonic time at which ``entry`` is checked for readiness.
 
     ``None`` means that only a later event can make it due: a file changed
-    without a close event while a writer still holds it open.
+    without a close event while a writer still has it open.
     """
     if polling:
         return max(entry.changed + quiet_seconds, entry.recheck)
@@ -200,7 +200,7 @@ class FolderWatcher:
     last close-after-write or its rename into a folder, if no other event
     for it came since. A file that changes without open and close events
     (a hard link, ``touch``) is ready after ``quiet_seconds`` without a
-    change, but never while a writer holds it open. In polling mode, which
+    change, but never while a writer has it open. In polling mode, which
     sees no close events, a file is ready after ``quiet_seconds`` without a
     change. Each version of a file (path, size, mtime, inode) is reported
     once, also across restarts when ``state_file`` is given. Files already
@@ -343,7 +343,7 @@ class FolderWatcher:
         self.state.forget_missing(folder, present)
 
     def _note_scanned(self, path: Path) -> None:
-        if not self._wanted(path):
+        if not self._is_watched(path):
             return
         version = _version(path)
         if version is None:
@@ -367,7 +367,7 @@ class FolderWatcher:
 
     def note_change(self, path: Path) -> None:
         """Record that ``path`` was created or modified; it is not ready yet."""
-        if not self._wanted(path):
+        if not self._is_watched(path):
             return
         now = time.monotonic()
         with self._lock:
@@ -381,13 +381,13 @@ class FolderWatcher:
 
     def note_open(self, path: Path, delta: int) -> None:
         """Count an open (+1) or a close without writing (-1) of ``path``."""
-        if not self._wanted(path):
+        if not self._is_watched(path):
             return
         with self._lock:
             entry = self._tracking.pending.get(path)
             if entry is None and delta > 0:
                 # A writer may open an existing file to append; its writes
-                # must not count as quiet while it holds the file open.
+                # must not count as quiet while it has the file open.
                 entry = self._tracking.pending[path] = _Pending(
                     time.monotonic(), CHANGED
                 )
@@ -397,7 +397,7 @@ class FolderWatcher:
 
     def note_done(self, path: Path, moved_from: Path | None = None) -> None:
         """Record a close-after-write or a move into the folder."""
-        if not self._wanted(path):
+        if not self._is_watched(path):
             return
         with self._lock:
             entry = self._tracking.pending.get(path)
@@ -411,7 +411,9 @@ class FolderWatcher:
 
     def note_moved(self, source: Path, destination: Path) -> None:
         """Record a rename: forget ``source`` and report ``destination``."""
-        was_watched = self._wanted(source) or self.state.delivered(source) is not None
+        was_watched = (
+            self._is_watched(source) or self.state.delivered(source) is not None
+        )
         self.note_gone(source)
         self.note_done(destination, source if was_watched else None)
 
@@ -435,7 +437,7 @@ class FolderWatcher:
         for file in _files(path, recursive=True):
             self._note_scanned(file)
 
-    def _wanted(self, path: Path) -> bool:
+    def _is_watched(self, path: Path) -> bool:
         return any(worker.route.relative(path) is not None for worker in self._workers)
 
     def _due_time(self, entry: _Pending) -> float | None:

@@ -1,6 +1,6 @@
 """The synchronous job queue on Redis, and what it shares with the asyncio one.
 
-:class:`QueueCore` holds everything but I/O: the settings, the script
+:class:`QueueCore` contains everything but I/O: the settings, the script
 sources, the key layout, and for each operation the script, its arguments
 and how its reply is decoded (a :class:`Call`). :class:`Queue` runs those
 calls with redis-py and ``AsyncQueue`` with redis.asyncio, so both clients
@@ -64,7 +64,7 @@ class Batch:
     ``acked`` has one flag per acknowledged job (False: its lease had passed
     to a newer delivery); ``jobs`` are the newly leased jobs; ``wait`` is,
     when no job was leased, the seconds until a delayed job is due, or None;
-    ``started`` tells whether the job passed as ``start`` was marked started.
+    ``started`` is True when the job passed as ``start`` was marked started.
     """
 
     acked: list[bool]
@@ -285,7 +285,7 @@ class QueueCore:
                 logger.debug("job %s enqueued for task %s", queued_id, task)
             else:
                 logger.debug(
-                    "job %s already holds unique key %r; not enqueued again",
+                    "job %s already has unique key %r; not enqueued again",
                     queued_id,
                     unique_key,
                 )
@@ -452,7 +452,7 @@ class Queue(QueueCore):
     ) -> str:
         """Add a job for ``task`` and return its id.
 
-        With ``unique_key``, nothing is added while an unfinished job holds
+        With ``unique_key``, nothing is added while an unfinished job has
         that key; the id of that job is returned instead. Jobs of higher
         ``priority`` run first; ``delay`` seconds keep the job waiting in
         Redis first; ``timeout`` seconds bound each attempt.
@@ -549,7 +549,7 @@ class Queue(QueueCore):
     ) -> Batch:
         """Acknowledge finished jobs and lease up to ``count`` new ones, in one call.
 
-        ``done`` holds each finished job with its result already encoded as
+        ``done`` contains each finished job with its result already encoded as
         JSON text (see :func:`sentinel.queue.dump_json`). The first
         ``starts`` leased jobs (default: all) are marked started, which
         counts their attempt; ``start`` marks one job leased earlier. A
@@ -639,7 +639,7 @@ class Queue(QueueCore):
         return self._run(self._recover_call())
 
     def progress(self, job: Job, fraction: float, message: str = "") -> bool:
-        """Store the last progress report of ``job`` while this delivery holds it.
+        """Store the last progress report of ``job`` while this delivery owns it.
 
         Returns False (and stores nothing) when the job's lease passed to a
         newer delivery or the job finished.

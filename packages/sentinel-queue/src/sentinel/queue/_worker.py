@@ -50,14 +50,14 @@ IDLE_WAIT = 1.0
 BATCH_SECONDS = 0.05
 MAX_BATCH = 64
 # A result waits to be acknowledged with the next fetch only when its job
-# ran shorter than ACK_NOW_SECONDS, and at most MAX_UNACKED results wait:
-# a killed worker loses at most that many short results, whose jobs run
-# again; longer jobs are acknowledged before the next one starts.
+# ran shorter than ACK_NOW_SECONDS, and at most MAX_UNACKED results wait.
+# So a killed worker loses at most that many short results, whose jobs run
+# again. Longer jobs are acknowledged before the next one starts.
 ACK_NOW_SECONDS = 0.005
-# When a fetch leased fewer jobs than it asked for (the producers are
-# slower than the workers), the worker waits this long before the next
-# fetch, so that jobs enqueued meanwhile arrive together in one batch
-# instead of one fetch and one wake-up each. The wait is bounded by
+# When a fetch leased fewer jobs than it requested, the producers are
+# slower than the workers. The worker then waits this long before the next
+# fetch, so jobs enqueued meanwhile arrive together in one batch instead of
+# costing one fetch and one wake-up each. The wait is bounded by
 # MAX_FETCH_LINGER and ends early when the worker stops.
 FETCH_LINGER = 0.002
 MAX_FETCH_LINGER = 0.1
@@ -93,8 +93,8 @@ class Heartbeat(threading.Thread):
     """Renew the leases of the jobs a worker runs, from a thread of its own.
 
     A task that blocks the worker's main thread in Python code still lets
-    this thread run; one that holds the GIL in C code for longer than the
-    lease does not, and its job is delivered again.
+    this thread run. A task that keeps the GIL in C code for longer than the
+    lease does not, so its job is delivered again.
     """
 
     def __init__(self, worker: Worker, interval: float) -> None:
