@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sentinel.queue._aio import AsyncJobContext, AsyncQueue, AsyncWorker
     from sentinel.queue._errors import (
+        EnqueueError,
         JobCancelledError,
         JobEncodingError,
         JobTimeoutError,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from sentinel.queue._keys import QueueKeys
     from sentinel.queue._model import RedisModel
     from sentinel.queue._pool import WorkerPool
+    from sentinel.queue._producer import Producer
     from sentinel.queue._queue import Batch, Queue, connect
     from sentinel.queue._server import EmbeddedRedis, find_free_port
     from sentinel.queue._worker import JobContext, Worker
@@ -35,6 +37,7 @@ _MODULES = {
     "AsyncWorker": "_aio",
     "Batch": "_queue",
     "EmbeddedRedis": "_server",
+    "EnqueueError": "_errors",
     "Job": "_job",
     "JobContext": "_worker",
     "JobCancelledError": "_errors",
@@ -43,6 +46,7 @@ _MODULES = {
     "Queue": "_queue",
     "QueueConfigError": "_errors",
     "QueueConnectionError": "_errors",
+    "Producer": "_producer",
     "QueueError": "_errors",
     "QueueKeys": "_keys",
     "RecordError": "_errors",
@@ -60,11 +64,13 @@ __all__ = [
     "AsyncWorker",
     "Batch",
     "EmbeddedRedis",
+    "EnqueueError",
     "Job",
     "JobCancelledError",
     "JobContext",
     "JobEncodingError",
     "JobTimeoutError",
+    "Producer",
     "Queue",
     "QueueConfigError",
     "QueueConnectionError",

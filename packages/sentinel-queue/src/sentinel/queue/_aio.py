@@ -30,7 +30,13 @@ from sentinel.queue._outcome import (
     result_label,
     retry_delay,
 )
-from sentinel.queue._queue import DEFAULT_NAME, Batch, Call, QueueCore
+from sentinel.queue._queue import (
+    DEFAULT_NAME,
+    ENQUEUE_CHUNK,
+    Batch,
+    Call,
+    QueueCore,
+)
 from sentinel.queue._worker import DEFAULT_GRACE_SECONDS, IDLE_WAIT, RECOVER_INTERVAL
 
 logger = logging.getLogger(__name__)
@@ -83,6 +89,32 @@ class AsyncQueue(QueueCore):
                 timeout=timeout,
             )
         )
+
+    async def enqueue_many(
+        self,
+        task: str,
+        payloads: Iterable[Mapping[str, Any]],
+        *,
+        max_retries: int | None = None,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+        chunk: int = ENQUEUE_CHUNK,
+    ) -> list[str]:
+        """Add one job per payload, ``chunk`` per script call (see ``Queue``)."""
+        ids: list[str] = []
+        for call in self._enqueue_many_calls(
+            task,
+            payloads,
+            max_retries=max_retries,
+            priority=priority,
+            delay=delay,
+            timeout=timeout,
+            chunk=chunk,
+        ):
+            stored: list[str] = await self._run(call)
+            ids.extend(stored)
+        return ids
 
     async def ack_fetch(
         self,

@@ -35,3 +35,15 @@ class JobCancelledError(QueueError):
 
 class RecordError(QueueError, ValueError):
     """A model cannot be stored as, or loaded from, a Redis record."""
+
+
+class EnqueueError(QueueError):
+    """Jobs handed to a :class:`sentinel.queue.Producer` could not be stored.
+
+    ``job_ids`` lists the ids that :meth:`Producer.enqueue` returned for
+    them; none of these jobs is in the queue.
+    """
+
+    def __init__(self, message: str, job_ids: list[str]) -> None:
+        super().__init__(message)
+        self.job_ids = job_ids

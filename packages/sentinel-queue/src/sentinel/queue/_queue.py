@@ -10,9 +10,9 @@ have the same semantics over the same scripts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sentinel.queue import _scripts
 from sentinel.queue._errors import QueueError
@@ -33,6 +33,9 @@ from sentinel.queue._job import (
 )
 from sentinel.queue._keys import QueueKeys
 
+if TYPE_CHECKING:
+    from sentinel.queue._producer import Producer
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -45,8 +48,12 @@ DEFAULT_RESULT_TTL = 24 * 3600.0
 DEFAULT_FAILED_TTL = 7 * 24 * 3600.0
 # How many done and failed job ids recent() can list.
 DEFAULT_HISTORY = 1000
-# How many enqueue calls Queue.enqueue_many sends in one round trip.
+# How many jobs Queue.enqueue_many and a Producer add per script call.
 ENQUEUE_CHUNK = 500
+# How long a Producer lets jobs collect before it sends them, and how many
+# unsent jobs it holds before enqueue() waits.
+DEFAULT_LINGER = 0.002
+DEFAULT_MAX_PENDING = 100_000
 # How many expired leases, due retries or expired records one script call handles.
 BATCH = 100
 
@@ -245,7 +252,7 @@ class QueueCore:
             )
         return str(url)
 
-    def _enqueue_call(
+    def _enqueue_args(
         self,
         task: str,
         payload: Mapping[str, Any],
@@ -255,7 +262,8 @@ class QueueCore:
         priority: int = 0,
         delay: float = 0.0,
         timeout: float | None = None,
-    ) -> Call[str]:
+    ) -> list[Any]:
+        """Check the options of one job and return its group of ENQUEUE arguments."""
         retries = self.max_retries if max_retries is None else max_retries
         if retries < 0:
             raise QueueError(f"max_retries is {retries}; expected 0 or more retries")
@@ -270,7 +278,7 @@ class QueueCore:
         spec = encode_spec(
             job_id, task, payload, retries + 1, unique_key, timeout=timeout
         )
-        args = [
+        return [
             job_id,
             spec,
             retries + 1,
@@ -278,6 +286,27 @@ class QueueCore:
             int(priority),
             float(delay),
         ]
+
+    def _enqueue_call(
+        self,
+        task: str,
+        payload: Mapping[str, Any],
+        *,
+        max_retries: int | None = None,
+        unique_key: str | None = None,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+    ) -> Call[str]:
+        args = self._enqueue_args(
+            task,
+            payload,
+            max_retries=max_retries,
+            unique_key=unique_key,
+            priority=priority,
+            delay=delay,
+            timeout=timeout,
+        )
 
         def parse(reply: Any) -> str:
             queued_id, created = _parse_enqueue(reply)
@@ -292,6 +321,52 @@ class QueueCore:
             return queued_id
 
         return Call("ENQUEUE", args, parse)
+
+    def _enqueue_many_calls(
+        self,
+        task: str,
+        payloads: Iterable[Mapping[str, Any]],
+        *,
+        max_retries: int | None,
+        priority: int,
+        delay: float,
+        timeout: float | None,
+        chunk: int,
+    ) -> Iterator[Call[list[str]]]:
+        """Yield the ENQUEUE calls of ``chunk`` jobs each, reading payloads lazily."""
+        if chunk < 1:
+            raise QueueError(f"chunk is {chunk}; expected 1 or more jobs per call")
+        groups: list[list[Any]] = []
+        for payload in payloads:
+            groups.append(
+                self._enqueue_args(
+                    task,
+                    payload,
+                    max_retries=max_retries,
+                    priority=priority,
+                    delay=delay,
+                    timeout=timeout,
+                )
+            )
+            if len(groups) >= chunk:
+                yield self._enqueue_many_call(groups)
+                groups = []
+        if groups:
+            yield self._enqueue_many_call(groups)
+
+    @staticmethod
+    def _enqueue_many_call(groups: Sequence[Sequence[Any]]) -> Call[list[str]]:
+        """Return one ENQUEUE call that adds every job of ``groups``.
+
+        Its reply lists each job's id, or for a job whose unique key an
+        unfinished job holds, that job's id.
+        """
+        args = [arg for group in groups for arg in group]
+        return Call(
+            "ENQUEUE",
+            args,
+            lambda reply: [text(reply[i]) for i in range(0, len(reply), 2)],
+        )
 
     def _enqueue_tick_call(
         self,
@@ -482,41 +557,40 @@ class Queue(QueueCore):
     ) -> list[str]:
         """Add one job for ``task`` per payload and return their ids, in order.
 
-        The same as calling :meth:`enqueue` for each payload, but the calls
-        go out ``chunk`` at a time in one round trip each: for producers
-        with many jobs at hand. Each job is added by its own script call,
-        so the jobs of a chunk are not added atomically; a connection
-        error during a chunk sends its unanswered calls again (a job whose
-        reply was lost can then be queued twice, as with :meth:`enqueue`).
+        The same as calling :meth:`enqueue` for each payload, but ``chunk``
+        jobs at a time go out in one script call, which adds them
+        atomically. A connection error during a call sends it again (a job
+        whose reply was lost can then be queued twice, as with
+        :meth:`enqueue`).
         """
-        if chunk < 1:
-            raise QueueError(f"chunk is {chunk}; expected 1 or more calls")
         ids: list[str] = []
-        calls: list[Call[str]] = []
-
-        def flush() -> None:
-            replies = self._caller.call_many("ENQUEUE", [call.args for call in calls])
-            ids.extend(
-                call.parse(reply) for call, reply in zip(calls, replies, strict=True)
-            )
-            calls.clear()
-
-        for payload in payloads:
-            calls.append(
-                self._enqueue_call(
-                    task,
-                    payload,
-                    max_retries=max_retries,
-                    priority=priority,
-                    delay=delay,
-                    timeout=timeout,
-                )
-            )
-            if len(calls) >= chunk:
-                flush()
-        if calls:
-            flush()
+        for call in self._enqueue_many_calls(
+            task,
+            payloads,
+            max_retries=max_retries,
+            priority=priority,
+            delay=delay,
+            timeout=timeout,
+            chunk=chunk,
+        ):
+            stored: list[str] = self._run(call)
+            ids.extend(stored)
+        logger.debug("%d jobs enqueued for task %s", len(ids), task)
         return ids
+
+    def producer(
+        self,
+        *,
+        linger: float = DEFAULT_LINGER,
+        max_batch: int = ENQUEUE_CHUNK,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> Producer:
+        """Return a :class:`Producer` that enqueues to this queue in the background."""
+        from sentinel.queue._producer import Producer
+
+        return Producer(
+            self, linger=linger, max_batch=max_batch, max_pending=max_pending
+        )
 
     def enqueue_tick(
         self,

@@ -66,7 +66,13 @@ end
 -- outgrew its cap by a margin: one command per push, and one LTRIM per
 -- `margin` pushes. Readers of capped lists never look past the cap.
 local function push_capped(key, value, cap, margin)
-  if redis.call('LPUSH', key, value) > cap + (margin or 0) then
+  local length
+  if type(value) == 'table' then
+    length = redis.call('LPUSH', key, unpack(value))
+  else
+    length = redis.call('LPUSH', key, value)
+  end
+  if length > cap + (margin or 0) then
     redis.call('LTRIM', key, 0, cap - 1)
   end
 end
@@ -233,39 +239,64 @@ _PRELUDE = _PRELUDE_TEMPLATE.replace(
     "@KEY_NAMES@", ", ".join(f"'{name}'" for name in KEY_ORDER)
 ).replace("@WAKE_CAP@", str(WAKE_CAP))
 
-# ARGV: job id, job JSON, max attempts, unique key or '', priority,
-# delay in seconds (<= 0: run now).
-# Returns {job id, 1} for a new job or {existing id, 0} for a duplicate.
+# ARGV: one group of six arguments per job: job id, job JSON, max attempts,
+# unique key or '', priority, delay in seconds (<= 0: run now).
+# Returns, per job in order, its id and 1 when added, or the id of the
+# unfinished job holding its unique key and 0.
 ENQUEUE = (
     _PRELUDE
     + """
-local id, spec, max_attempts, ukey = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local priority, delay = tonumber(ARGV[5]), tonumber(ARGV[6])
-if ukey ~= '' then
-  local existing = redis.call('HGET', K.unique, ukey)
-  if existing then
-    local status = load_status(existing)
-    if status and is_unfinished(status.state) then return {existing, 0} end
-  end
-  redis.call('HSET', K.unique, ukey, id)
-end
 local t, us = clock()
-local status = {state = 'queued', attempts = 0, token = 0, priority = priority,
-                seq = redis.call('HINCRBY', K.stats, 'seq', 1),
-                max_attempts = max_attempts, enqueued_at = us}
-if ukey ~= '' then status.unique_key = ukey end
-redis.call('HSET', K.jobs, id, spec)
-if delay > 0 then
-  status.state = 'delayed'
-  save_status(id, status)
-  redis.call('ZADD', K.delayed, t + delay, id)
-else
-  push_queued(id, status)
+local n = #ARGV / 6
+-- One HINCRBY reserves the arrival order of every job of the call.
+local seq = redis.call('HINCRBY', K.stats, 'seq', n) - n
+local reply, woken = {}, 0
+for i = 1, #ARGV, 6 do
+  local id, spec, max_attempts, ukey = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]),
+                                       ARGV[i + 3]
+  local priority, delay = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+  seq = seq + 1
+  local existing = nil
+  if ukey ~= '' then
+    existing = redis.call('HGET', K.unique, ukey)
+    if existing then
+      local status = load_status(existing)
+      if not (status and is_unfinished(status.state)) then existing = nil end
+    end
+  end
+  if existing then
+    reply[#reply + 1] = existing
+    reply[#reply + 1] = 0
+  else
+    local status = {state = 'queued', attempts = 0, token = 0, priority = priority,
+                    seq = seq, max_attempts = max_attempts, enqueued_at = us}
+    if ukey ~= '' then
+      status.unique_key = ukey
+      redis.call('HSET', K.unique, ukey, id)
+    end
+    redis.call('HSET', K.jobs, id, spec)
+    if delay > 0 then
+      status.state = 'delayed'
+      save_status(id, status)
+      redis.call('ZADD', K.delayed, t + delay, id)
+    else
+      push_queued(id, status)
+    end
+    woken = woken + 1
+    reply[#reply + 1] = id
+    reply[#reply + 1] = 1
+  end
 end
-wake()
-return {id, 1}
+-- One wake token per added job, up to the cap, in one push (a delayed job's
+-- token tells idle workers when it is due).
+if woken > 0 then
+  local tokens = {}
+  for i = 1, math.min(woken, @WAKE_CAP@) do tokens[i] = '1' end
+  push_capped(K.wake, tokens, @WAKE_CAP@)
+end
+return reply
 """
-)
+).replace("@WAKE_CAP@", str(WAKE_CAP))
 
 # ARGV: lease seconds, worker name, jobs to fetch, seconds to keep done jobs,
 # list cap, concurrency limit (0: none), rate per second (0: none), burst,
