@@ -11,7 +11,10 @@ It also lets a caller send a call and read its reply later
 attempt and runs the job while the server handles it. The request is in
 the server's socket buffer before the job's first instruction, and a
 process that dies after writing still delivers what it wrote, so the
-attempt is counted whenever the job ran.
+attempt is counted whenever the job ran. A thread may send several calls
+before it reads any reply: they share one connection, so the server runs
+them in the order they were sent, and their replies are read in that
+order, all at once when they are ready.
 
 Only plain ``redis.Redis`` clients on an ordinary connection pool take this
 path; cluster, Sentinel and single-connection clients, and any call that
@@ -21,6 +24,8 @@ retries.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,14 +43,15 @@ class Pending:
     """A script call that was sent and whose reply is read by :meth:`result`."""
 
     def __init__(
-        self, caller: ScriptCaller, name: str, args: Sequence[Any], connection: Any
+        self, caller: ScriptCaller, name: str, args: Sequence[Any], line: _Line | None
     ) -> None:
         self._caller = caller
         self._name = name
         self._args = args
-        self._connection = connection
+        self._line = line
         self._reply: Any = None
-        self._done = connection is None
+        self._error: redis.ResponseError | None = None
+        self._done = line is None
 
     @classmethod
     def settled(cls, caller: ScriptCaller, name: str, reply: Any) -> Pending:
@@ -57,18 +63,87 @@ class Pending:
     def result(self) -> Any:
         """Read the reply; later calls return the same reply.
 
-        After an error, the next call runs the script again through
-        redis-py (every script is safe to repeat).
+        The replies of calls sent before this one on the same connection
+        are read first. A call whose reply is lost to a connection error,
+        or that met an empty script cache, runs again through redis-py
+        (every script is safe to repeat).
         """
-        if self._done:
-            return self._reply
-        connection, self._connection = self._connection, None
-        if connection is None:
-            reply = self._caller._slow(self._name, self._args)
-        else:
-            reply = self._caller._read(connection, self._name, self._args)
-        self._reply, self._done = reply, True
-        return reply
+        if not self._done and self._line is not None:
+            self._line.read_through(self)
+        if not self._done:
+            self._run_again()
+        if self._error is not None:
+            raise self._error
+        return self._reply
+
+    def _settle(
+        self, reply: Any = None, error: redis.ResponseError | None = None
+    ) -> None:
+        self._reply, self._error, self._done = reply, error, True
+        self._line = None
+
+    def _run_again(self) -> None:
+        try:
+            self._settle(self._caller._slow(self._name, self._args))
+        except redis.ResponseError as exc:
+            self._settle(error=exc)
+
+
+class _Line:
+    """One pooled connection of a thread, with the calls whose replies are unread."""
+
+    def __init__(self, caller: ScriptCaller, connection: Any) -> None:
+        self.caller = caller
+        self.connection: Any = connection
+        self.unread: deque[Pending] = deque()
+
+    def read_through(self, target: Pending) -> None:
+        """Read replies in order up to and including that of ``target``."""
+        while self.unread:
+            pending = self.unread.popleft()
+            try:
+                reply = self.connection.read_response()
+            except NoScriptError:
+                # The server lost its script cache (a restart without the
+                # scripts): load them through redis-py and run the call again.
+                pending._run_again()
+            except redis.ResponseError as exc:
+                pending._settle(error=exc)
+            except (redis.ConnectionError, redis.TimeoutError):
+                # The replies are lost, not necessarily the calls: every
+                # script is safe to repeat (a finished job or a marked start
+                # is fenced), so each unread call runs again when its reply
+                # is asked for.
+                self.unread.appendleft(pending)
+                self.close(drop=True)
+                self.detach_unread()
+                return
+            except BaseException:
+                self.unread.appendleft(pending)
+                self.close(drop=True)
+                self.detach_unread()
+                raise
+            else:
+                pending._settle(reply)
+            if pending is target:
+                break
+        if not self.unread:
+            self.close()
+
+    def detach_unread(self) -> None:
+        """Leave the unread calls to run again through redis-py."""
+        while self.unread:
+            self.unread.popleft()._line = None
+
+    def close(self, *, drop: bool = False) -> None:
+        """Give the connection back to the pool; ``drop`` disconnects it first."""
+        connection, self.connection = self.connection, None
+        if self.caller._line() is self:
+            self.caller._local.line = None
+        if connection is not None:
+            if drop:
+                connection.disconnect()
+            self.caller._pool.release(connection)
 
 
 class ScriptCaller:
@@ -87,6 +162,7 @@ class ScriptCaller:
             and getattr(client, "connection", None) is None
         )
         self._pool: Any = pool
+        self._local = threading.local()
         self._prefixes: dict[str, bytes] = {}
         if self.fast:
             encoder = pool.get_encoder()
@@ -105,109 +181,41 @@ class ScriptCaller:
         """Run script ``name`` with ``args`` and return its reply."""
         return self.send(name, args).result()
 
-    def call_many(self, name: str, calls: Sequence[Sequence[Any]]) -> list[Any]:
-        """Run script ``name`` once per argument list, in one round trip.
+    def send(self, name: str, args: Sequence[Any]) -> Pending:
+        """Send script ``name`` with ``args`` now; read the reply later.
 
-        The calls are written together and their replies read in order.
-        A call whose reply is lost to a connection error, or that met an
-        empty script cache, runs again through redis-py (every script is
-        safe to repeat). The first error reply is raised once every reply
-        was read.
+        Calls that one thread sends before reading their replies go out on
+        one connection, in order.
         """
-        if not calls:
-            return []
         if not self.fast:
-            return [self._slow(name, args) for args in calls]
+            return Pending.settled(self, name, self._slow(name, args))
+        line = self._line()
+        if line is None:
+            try:
+                connection = self._pool.get_connection()
+            except (redis.ConnectionError, redis.TimeoutError):
+                return Pending.settled(self, name, self._slow(name, args))
+            line = _Line(self, connection)
         try:
-            connection = self._pool.get_connection()
-        except (redis.ConnectionError, redis.TimeoutError):
-            return [self._slow(name, args) for args in calls]
-        try:
-            connection.send_packed_command(
-                [self._pack(name, args) for args in calls], check_health=False
+            line.connection.send_packed_command(
+                [self._pack(name, args)], check_health=False
             )
         except (redis.ConnectionError, redis.TimeoutError):
-            self._drop(connection)
-            return [self._slow(name, args) for args in calls]
-        except BaseException:
-            self._drop(connection)
-            raise
-        return self._read_many(connection, name, calls)
-
-    def _read_many(
-        self, connection: Any, name: str, calls: Sequence[Sequence[Any]]
-    ) -> list[Any]:
-        replies: list[Any] = []
-        again: list[int] = []
-        error: redis.ResponseError | None = None
-        try:
-            for index in range(len(calls)):
-                try:
-                    replies.append(connection.read_response())
-                except NoScriptError:
-                    replies.append(None)
-                    again.append(index)
-                except redis.ResponseError as exc:
-                    replies.append(None)
-                    error = error or exc
-        except (redis.ConnectionError, redis.TimeoutError):
-            self._drop(connection)
-            again.extend(range(len(replies), len(calls)))
-            replies.extend([None] * (len(calls) - len(replies)))
-        except BaseException:
-            self._drop(connection)
-            raise
-        else:
-            self._pool.release(connection)
-        for index in again:
-            replies[index] = self._slow(name, calls[index])
-        if error is not None:
-            raise error
-        return replies
-
-    def send(self, name: str, args: Sequence[Any]) -> Pending:
-        """Send script ``name`` with ``args`` now; read the reply later."""
-        if not self.fast:
-            return Pending.settled(self, name, self._slow(name, args))
-        try:
-            connection = self._pool.get_connection()
-        except (redis.ConnectionError, redis.TimeoutError):
-            return Pending.settled(self, name, self._slow(name, args))
-        try:
-            connection.send_packed_command([self._pack(name, args)], check_health=False)
-        except (redis.ConnectionError, redis.TimeoutError):
-            self._drop(connection)
+            line.close(drop=True)
+            line.detach_unread()
             return Pending.settled(self, name, self._slow(name, args))
         except BaseException:
-            self._drop(connection)
+            line.close(drop=True)
+            line.detach_unread()
             raise
-        return Pending(self, name, args, connection)
+        pending = Pending(self, name, args, line)
+        line.unread.append(pending)
+        self._local.line = line
+        return pending
 
-    def _read(self, connection: Any, name: str, args: Sequence[Any]) -> Any:
-        try:
-            reply = connection.read_response()
-        except NoScriptError:
-            # The server lost its script cache (a restart without the
-            # scripts): load them through redis-py and run the call again.
-            self._pool.release(connection)
-            return self._slow(name, args)
-        except (redis.ConnectionError, redis.TimeoutError):
-            # The reply is lost, not necessarily the call: every script is
-            # safe to repeat (a finished job or a marked start is fenced).
-            self._drop(connection)
-            return self._slow(name, args)
-        except redis.ResponseError:
-            self._pool.release(connection)
-            raise
-        except BaseException:
-            self._drop(connection)
-            raise
-        self._pool.release(connection)
-        return reply
-
-    def _drop(self, connection: Any) -> None:
-        connection.disconnect()
-        self._pool.release(connection)
+    def _line(self) -> _Line | None:
+        line: _Line | None = getattr(self._local, "line", None)
+        return line
 
     def _slow(self, name: str, args: Sequence[Any]) -> Any:
         return self.scripts[name](keys=self.keys, args=list(args))
