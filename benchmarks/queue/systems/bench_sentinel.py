@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from bench_done import SLEEP_SECONDS, record
+from bench_done import SLEEP_SECONDS, record, requested_concurrency
 
 from sentinel.core import QUEUE_TASK, TaskContext, TypeSpec, hookimpl
 from sentinel.queue import Queue
@@ -37,8 +37,18 @@ def sleep(ctx: TaskContext, payload: dict[str, Any]) -> None:
 
 
 def worker_command(index: int, url: str) -> list[str]:
-    """Return the command line of one worker process."""
-    return [sys.executable, "-m", "sentinel.core", "queue", "worker", "--workers", "1"]
+    """Return the command line of one worker process with its worker threads."""
+    return [
+        sys.executable,
+        "-m",
+        "sentinel.core",
+        "queue",
+        "worker",
+        "--workers",
+        "1",
+        "--threads",
+        str(jobs_at_a_time(requested_concurrency())),
+    ]
 
 
 def worker_env(url: str) -> dict[str, str]:
@@ -51,8 +61,8 @@ def worker_env(url: str) -> dict[str, str]:
 
 
 def jobs_at_a_time(requested: int | None) -> int:
-    """Return how many jobs one worker process runs at a time: always one."""
-    return 1
+    """Return how many jobs one worker process runs at a time."""
+    return requested or 1
 
 
 class Producer:

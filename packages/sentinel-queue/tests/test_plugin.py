@@ -103,6 +103,7 @@ def test_queue_section_defaults() -> None:
         "url": None,
         "name": "default",
         "workers": 2,
+        "threads": 1,
         "max_retries": 3,
         "retry_backoff": 1.0,
         "lease_seconds": 30.0,

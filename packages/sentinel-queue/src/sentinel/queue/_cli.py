@@ -10,17 +10,24 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import click
 
-from sentinel.core import Config, PluginHost, bootstrap
+from sentinel.core import Config, ConfigError, PluginHost, bootstrap
 from sentinel.queue._connect import check_connection
 from sentinel.queue._cron import Schedule, Scheduler
 from sentinel.queue._errors import QueueError
+from sentinel.queue._outcome import default_worker_name
 from sentinel.queue._pool import PARENT_PID_ENV, WorkerPool, worker_command
 from sentinel.queue._queue import Queue
-from sentinel.queue._worker import DEFAULT_GRACE_SECONDS, FETCH_LINGER, Worker
+from sentinel.queue._threads import MAX_THREADS, WorkerThreads, threads_setting
+from sentinel.queue._worker import (
+    BATCH_SECONDS,
+    DEFAULT_GRACE_SECONDS,
+    FETCH_LINGER,
+    Worker,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,39 +96,74 @@ def group() -> None:
     help="Number of worker processes (default: queue.workers).",
 )
 @click.option(
+    "--threads",
+    type=click.IntRange(min=1, max=MAX_THREADS),
+    default=None,
+    help="Jobs that each worker process runs at a time, one thread each "
+    "(default: queue.threads).",
+)
+@click.option(
     "--queue",
     "queue_names",
     multiple=True,
     help="Queue name, or NAME:WEIGHT; repeat to serve several (default: queue.name).",
 )
-def worker(workers: int | None, queue_names: tuple[str, ...]) -> None:
+def worker(
+    workers: int | None, threads: int | None, queue_names: tuple[str, ...]
+) -> None:
     """Run workers until SIGTERM or Ctrl-C; a second signal exits at once."""
     host, config, state = _load()
     _configure_logging(host, config, state)
     section = config.section("queue")
     count = workers or int(section.get("workers") or 1)
+    try:
+        thread_count = threads or threads_setting(section.get("threads"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     if count > 1:
-        _run_pool(config, state, count, queue_names)
+        _run_pool(config, state, count, queue_names, threads)
         return
     names, weights = _parse_queues(queue_names)
     queues = [_queue(config, name) for name in names] or [_queue(config, None)]
     parent = os.environ.get(PARENT_PID_ENV)
     schedules = [Schedule.from_mapping(item) for item in section.get("schedules") or []]
-    runner = Worker(
-        queues,
-        host.registry,
-        config=config.values,
-        retry_backoff=float(section.get("retry_backoff", 1.0)),
-        parent_pid=int(parent) if parent else None,
-        weights=weights or None,
-        grace_seconds=float(section.get("shutdown_grace") or DEFAULT_GRACE_SECONDS),
-        on_abandon=lambda: os._exit(1),
-        scheduler=Scheduler(queues[0], schedules) if schedules else None,
-        exact_attempts=bool(section.get("exact_attempts", True)),
-        fetch_linger=float(section.get("fetch_linger", FETCH_LINGER)),
-    )
-    _install_signal_handlers(runner)
-    runner.run()
+    scheduler = Scheduler(queues[0], schedules) if schedules else None
+    base_name = default_worker_name()
+
+    def make_worker(index: int) -> Worker:
+        return Worker(
+            queues,
+            host.registry,
+            config=config.values,
+            name=f"{base_name}-t{index + 1}" if thread_count > 1 else base_name,
+            retry_backoff=float(section.get("retry_backoff", 1.0)),
+            parent_pid=int(parent) if parent else None,
+            weights=weights or None,
+            grace_seconds=float(section.get("shutdown_grace") or DEFAULT_GRACE_SECONDS),
+            on_abandon=lambda: os._exit(1),
+            # Only one loop runs the schedules, so a due job is enqueued once.
+            scheduler=scheduler if index == 0 else None,
+            exact_attempts=bool(section.get("exact_attempts", True)),
+            fetch_linger=float(section.get("fetch_linger", FETCH_LINGER)),
+            batch_seconds=BATCH_SECONDS / thread_count,
+        )
+
+    if thread_count == 1:
+        # One loop runs in the main thread, where a job timeout interrupts
+        # even a blocking call (the interrupt is a signal there).
+        runner = make_worker(0)
+        _install_signal_handlers(runner)
+        runner.run()
+        return
+    threaded = WorkerThreads(make_worker, thread_count)
+    _install_signal_handlers(threaded)
+    status = threaded.run()
+    if status:
+        # A job that outlived the grace period still runs in a thread that
+        # cannot be stopped, so the process exits without waiting for it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def _configure_logging(host: PluginHost, config: Config, state: Any) -> None:
@@ -131,7 +173,21 @@ def _configure_logging(host: PluginHost, config: Config, state: Any) -> None:
     configure_logging(config.section("logging"), host.registry, verbosity)
 
 
-def _install_signal_handlers(runner: Worker) -> None:
+class _Stoppable(Protocol):
+    """A worker loop, or the loops of one process, that a signal stops."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def stop(self) -> None: ...
+
+    def stop_now(self) -> None: ...
+
+
+def _install_signal_handlers(runner: _Stoppable) -> None:
     def handle(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if runner.stopping:
@@ -142,7 +198,7 @@ def _install_signal_handlers(runner: Worker) -> None:
             os._exit(128 + signum)
         logger.info(
             "worker %s: %s received; handing back unstarted jobs and stopping "
-            "after the current one",
+            "after the running ones",
             runner.name,
             name,
         )
@@ -153,11 +209,16 @@ def _install_signal_handlers(runner: Worker) -> None:
 
 
 def _run_pool(
-    config: Config, state: Any, count: int, queue_names: tuple[str, ...]
+    config: Config,
+    state: Any,
+    count: int,
+    queue_names: tuple[str, ...],
+    threads: int | None,
 ) -> None:
     env = getattr(state, "env", None) or config.env
     path = getattr(state, "config_path", None) or config.path
-    command = worker_command(env=env, config_path=path)
+    # Without --threads the worker processes read queue.threads themselves.
+    command = worker_command(env=env, config_path=path, threads=threads)
     for name in queue_names:
         command += ["--queue", name]
     pool = WorkerPool(command, count)

@@ -26,14 +26,20 @@ def worker_command(
     env: str | None = None,
     config_path: str | os.PathLike[str] | None = None,
     queue: str | None = None,
+    threads: int | None = None,
 ) -> list[str]:
-    """Build the command line of one worker process."""
+    """Build the command line of one worker process.
+
+    Without ``threads`` the process runs ``queue.threads`` loops.
+    """
     command = [sys.executable, "-m", "sentinel.core"]
     if env:
         command += ["--env", env]
     if config_path:
         command += ["--config", str(Path(config_path).resolve())]
     command += ["queue", "worker", "--workers", "1"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     if queue:
         command += ["--queue", queue]
     return command

@@ -14,6 +14,7 @@ from sentinel.queue._connect import check_connection, redact
 from sentinel.queue._pool import WorkerPool, worker_command
 from sentinel.queue._queue import Queue
 from sentinel.queue._server import EmbeddedRedis
+from sentinel.queue._threads import threads_setting
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def validate_section(section: dict[str, Any]) -> None:
                 f"queue.{key} is {value!r}; expected a whole number of at least 1 "
                 f"(worker processes to start); set queue.{key}: 2 or more"
             )
+    threads_setting(section.get("threads"))
     lease = section.get("lease_seconds")
     if lease is not None and float(lease) <= 0:
         raise ConfigError(

@@ -163,8 +163,12 @@ class _Interrupter:
     """Raise an exception inside the thread that runs a job.
 
     In the main thread a signal interrupts even a blocking call such as
-    ``time.sleep``; in other threads the exception is raised at the next
-    Python instruction.
+    ``time.sleep``. In other threads ``PyThreadState_SetAsyncExc`` raises
+    the exception at the thread's next Python instruction, so a blocking C
+    call (``time.sleep``, a socket read) is interrupted only when it
+    returns. That raises a fresh instance of the exception's class, and
+    :meth:`Worker._invoke` swaps it for ``pending``, which carries the
+    message.
     """
 
     def __init__(self) -> None:
@@ -183,10 +187,22 @@ class _Interrupter:
             self._armed = True
             self.pending = None
 
-    def disarm(self) -> None:
+    def disarm(self) -> BaseException | None:
+        """Stop interrupting; return the exception sent to the job, if any.
+
+        An asynchronous exception that was sent but has not fired yet is
+        cancelled, so it cannot escape into the worker's own code after
+        the job.
+        """
         with self._lock:
+            pending = self.pending
+            if pending is not None and not self.in_main:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self.thread_id), None
+                )
             self._armed = False
             self.pending = None
+        return pending
 
     def interrupt(self, exc: BaseException) -> bool:
         """Deliver ``exc`` to the job thread; False when no job is running."""
@@ -233,6 +249,10 @@ class Worker:
     acknowledged in groups: a few calls per hundred short jobs, but a killed
     worker spends an attempt of every job it held.
 
+    ``batch_seconds`` sets the work leased per fetch; the loops of one
+    process that runs several share it out, so that one loop does not hold
+    jobs that its idle siblings could run.
+
     When a fetch leases fewer jobs than it asked for, the next fetch waits
     ``fetch_linger`` seconds first (at most ``MAX_FETCH_LINGER``; 0 turns
     it off), so that jobs trickling in from a slow producer are leased in
@@ -258,6 +278,7 @@ class Worker:
         ack_now_seconds: float = ACK_NOW_SECONDS,
         exact_attempts: bool = True,
         fetch_linger: float = FETCH_LINGER,
+        batch_seconds: float = BATCH_SECONDS,
     ) -> None:
         self.queues = [queue] if isinstance(queue, Queue) else list(queue)
         if not self.queues:
@@ -287,6 +308,7 @@ class Worker:
                 f"{MAX_FETCH_LINGER} seconds"
             )
         self.fetch_linger = fetch_linger
+        self.batch_seconds = batch_seconds
         # Whether the last fetch leased fewer jobs than it asked for.
         self._short_fetch = False
         self.jobs_run = 0
@@ -337,6 +359,27 @@ class Worker:
         self._stop.set()
         self._release_all(include_running=True)
 
+    def release_after_error(self) -> None:
+        """Hand back the unstarted jobs and send the results of a loop that died.
+
+        Called once :meth:`run` raised. A job whose start was marked is not
+        handed back here: its lease expires and counts its attempt, as when
+        the process dies.
+        """
+        self._stop.set()
+        self._release_all(include_running=False)
+        try:
+            self._settle_start()
+            self._with_reconnect(self._flush_acks)
+        except redis.RedisError as exc:
+            logger.warning(
+                "worker %s: could not store %d results (%s); their jobs run again "
+                "once their leases expire",
+                self.name,
+                self._pending_acks(),
+                exc,
+            )
+
     @property
     def stopping(self) -> bool:
         """Whether :meth:`stop` was called."""
@@ -378,7 +421,7 @@ class Worker:
     def _batch_size(self) -> int:
         if self._average <= 0:
             return 1 if self.jobs_run == 0 else self.max_batch
-        return max(1, min(self.max_batch, int(BATCH_SECONDS / self._average)))
+        return max(1, min(self.max_batch, int(self.batch_seconds / self._average)))
 
     def _pending_acks(self) -> int:
         return sum(len(acks) for acks in self._acks.values())
@@ -644,16 +687,21 @@ class Worker:
                 timer.start()
         try:
             return function(context, dict(job.payload))
+        except (JobCancelledError, JobTimeoutError) as exc:
+            pending = interrupter.pending if interrupter is not None else None
+            if pending is not None and type(pending) is type(exc):
+                # In a worker thread the interrupt raised a bare instance
+                # of the class; the pending one names the job and the limit.
+                raise pending from None
+            raise
         finally:
+            pending = interrupter.disarm() if interrupter is not None else None
             if timer is not None:
                 timer.cancel()
-            if interrupter is not None:
-                pending = interrupter.pending
-                interrupter.disarm()
-                if pending is not None and not isinstance(
-                    pending, JobCancelledError | JobTimeoutError
-                ):
-                    raise pending
+            if pending is not None and not isinstance(
+                pending, JobCancelledError | JobTimeoutError
+            ):
+                raise pending
 
     def _run_task(self, job: Job, queue: Queue) -> None:
         try:
