@@ -333,3 +333,25 @@ def test_threads_pool_passes_threads_to_processes(
     # A process of one loop would never see two of its jobs overlap.
     assert max(peak_by_pid.values()) == 3, peak_by_pid
     assert all(peak <= 3 for peak in peak_by_pid.values()), peak_by_pid
+
+
+def test_threads_second_signal_hands_back_all(
+    queue: Queue, processes: ThreadedWorkers, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    ids = [
+        queue.enqueue("qtest.record", {"log": str(log), "sleep": 60}) for _ in range(3)
+    ]
+    process = processes.start("--threads", "3")
+    wait_for(lambda: len(starts(log)) == 3)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGINT, output
+    assert "second SIGINT; exiting at once" in output
+    for job_id in ids:
+        record = queue.get(job_id)
+        assert record is not None
+        assert record["state"] == "queued"
+        assert record["attempts"] == 0
