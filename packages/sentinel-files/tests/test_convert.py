@@ -132,6 +132,8 @@ def test_conversion_streams_a_large_file_in_bounded_memory(tmp_path: Path) -> No
     # distinct strings in memory, as the shared-strings part needs it.
     import openpyxl  # noqa: F401 - imported before tracing, not counted
 
+    import sentinel.files._arrowcsv  # noqa: F401 - imports pyarrow, likewise
+
     labels = [f"category {n:02d} " + "x" * 70 for n in range(50)]
     source = tmp_path / "large.csv"
     with source.open("w", encoding="utf-8") as stream:

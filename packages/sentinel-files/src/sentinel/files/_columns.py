@@ -58,7 +58,16 @@ def _plain(column: tuple[str, ...], allowed: bytes) -> bool:
     # A leading zero is a "0" that starts a cell, after any sign, and is
     # followed by more than a decimal point or the cell's end.
     unsigned = (text + ",").replace("-", "").replace("+", "")
-    return unsigned.count(",0") == unsigned.count(",0.") + unsigned.count(",0,")
+    if unsigned.count(",0") != unsigned.count(",0.") + unsigned.count(",0,"):
+        return False
+    if b"." not in allowed:
+        return True
+    # float() also reads "5", "1e5" and "5." but convert_cell keeps those out
+    # of a decimal column, so every non-empty cell needs one point and a digit
+    # after it. A cell with two points fails float() and is caught there.
+    if ".," in unsigned or ".e" in unsigned or ".E" in unsigned:
+        return False
+    return unsigned.count(".") == len(column) - column.count("")
 
 
 def _numbers(function: Callable[[str], Any], allowed: bytes) -> ColumnConverter:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,12 @@ MAX_ROW_WARNINGS = 20
 # The markers that na_values=True reads as missing. "NA" is among them, so a
 # column of country codes loses Namibia: the option is off by default.
 NA_VALUES = ("", "#N/A", "N/A", "NA", "NULL", "NaN", "\\N", "n/a", "null")
+
+# How typed_rows parses records: "auto" uses pyarrow when it reads the file
+# exactly as the csv module does, "python" always uses the csv module.
+ENGINES = ("auto", "python")
+
+logger = logging.getLogger(__name__)
 
 # Some real files hold cells far above the csv module's 128 KiB default.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -248,7 +255,7 @@ class CsvFile(DataFile):
             padded += [missing] * (len(header) - len(row))
             yield dict(zip(header, padded, strict=False))
 
-    def typed_rows(self) -> Iterator[list[Any]]:
+    def typed_rows(self, *, engine: str = "auto") -> Iterator[list[Any]]:
         """Yield data rows with plain numbers converted, lazily.
 
         Empty fields become None. Each column's kind is chosen from the
@@ -259,11 +266,66 @@ class CsvFile(DataFile):
         kinds, are converted one by one: numbers with leading zeros
         ("0123"), spaces, thousands separators or decimal commas stay text,
         and so does "NA" unless ``na_values`` lists it.
+
+        ``engine="auto"`` parses UTF-8 files with pyarrow's CSV reader when
+        it reads them as the csv module does, and falls back to the csv
+        module at the first record pyarrow rejects (a ragged row, invalid
+        UTF-8); ``engine="python"`` always uses the csv module. Both yield
+        the same rows.
         """
+        if engine not in ENGINES:
+            raise ValueError(
+                f"engine {engine!r} is invalid: expected one of {', '.join(ENGINES)}"
+            )
         plan = self.column_plan()
+        yielded = 0
+        if engine == "auto":
+            reason = self._arrow_unsupported_reason()
+            if reason is None:
+                from sentinel.files._arrowcsv import ArrowFallback
+
+                try:
+                    for count, rows in self._arrow_typed_batches(plan):
+                        yield from rows
+                        yielded += count
+                    return
+                except ArrowFallback as exc:
+                    reason = f"pyarrow failed: {exc}"
+            logger.debug(
+                "%s: typing rows with the csv module from row %d: %s",
+                self.path,
+                yielded + 1,
+                reason,
+            )
+        # The csv module reads the same records in the same order, so after a
+        # fallback it resumes where pyarrow stopped by skipping the rows given.
+        yield from islice(self._python_typed_rows(plan), yielded, None)
+
+    def _python_typed_rows(self, plan: ColumnPlan) -> Iterator[list[Any]]:
         na = self._na
         for batch in self._batches():
             yield from plan.convert(_blank_na(batch, na) if na else batch)
+
+    def _arrow_unsupported_reason(self) -> str | None:
+        try:
+            from sentinel.files import _arrowcsv
+        except ImportError:
+            return "pyarrow is not installed"
+        return _arrowcsv.unsupported_reason(
+            encoding=self.encoding,
+            dialect=self.dialect,
+            comment_lines=self.comment_lines,
+            sample=self._sample,
+        )
+
+    def _arrow_typed_batches(
+        self, plan: ColumnPlan
+    ) -> Iterator[tuple[int, Iterator[list[Any]]]]:
+        from sentinel.files._arrowcsv import arrow_typed_batches
+
+        return arrow_typed_batches(
+            self.path, dialect=self.dialect, kinds=plan.kinds, na_values=self._na
+        )
 
     def column_plan(self) -> ColumnPlan:
         """The per-column converters :meth:`typed_rows` uses, from the sample."""

@@ -1,0 +1,129 @@
+"""Typed CSV rows read with pyarrow's streaming CSV reader, typed column-wise.
+
+pyarrow parses the records in C++ and returns each column of a batch as
+strings. Each column is then typed with the rules of ``_columns``: an RE2
+match checks a whole column, and a cast to int64 or float64 converts it.
+A column that does not pass is converted cell by cell with ``convert_cell``.
+Anything pyarrow rejects (a ragged row, invalid UTF-8, a quoted record
+that spans two blocks) raises :class:`ArrowFallback`, and the caller reads
+the rest with the csv module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+
+from sentinel.files._columns import DECIMAL_COLUMN, INTEGER_COLUMN, TEXT, convert_cell
+from sentinel.files._dialect import Dialect
+
+# The patterns of _columns.INTEGER and _columns.DECIMAL, anchored for RE2.
+# RE2's "$" matches only at the end of the text, like Python's fullmatch.
+INTEGER_PATTERN = r"^[+-]?(0|[1-9][0-9]*)$"
+DECIMAL_PATTERN = r"^[+-]?(0|[1-9][0-9]*)?\.[0-9]+([eE][+-]?[0-9]+)?$"
+# Bytes pyarrow parses per batch. A block's rows become Python objects at
+# once, so the block size bounds memory. A record with a line break that
+# spans two blocks makes pyarrow fail, and the csv module reads the rest.
+BLOCK_BYTES = 256 * 1024
+ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
+
+
+class ArrowFallback(Exception):
+    """pyarrow could not read the file the way the csv module does."""
+
+
+def unsupported_reason(
+    *, encoding: str, dialect: Dialect, comment_lines: int, sample: str
+) -> str | None:
+    """Return why pyarrow cannot read this file like the csv module, or None."""
+    if encoding not in ARROW_ENCODINGS:
+        return f"encoding {encoding} is not UTF-8"
+    if comment_lines:
+        return "the file starts with comment lines"
+    if dialect.skipinitialspace:
+        return "quoted fields start after a space"
+    if dialect.escapechar is not None:
+        return "quotes are escaped with backslashes"
+    if sample[:1] in ("\r", "\n"):
+        # pyarrow counts blank lines before the header as records to skip.
+        return "blank lines precede the header"
+    return None
+
+
+def arrow_typed_batches(
+    path: Path,
+    *,
+    dialect: Dialect,
+    kinds: Sequence[str],
+    na_values: frozenset[str],
+) -> Iterator[tuple[int, Iterator[list[Any]]]]:
+    """Yield the typed data rows after the header block by block, with counts.
+
+    Raises :class:`ArrowFallback` when pyarrow rejects the file; the rows
+    of the batches yielded before it are correct.
+    """
+    names = [f"column{index}" for index in range(len(kinds))]
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows_after_names=1, block_size=BLOCK_BYTES
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=dialect.delimiter,
+                quote_char=dialect.quotechar,
+                double_quote=True,
+                newlines_in_values=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=sorted(na_values | {""}),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        with reader:
+            for batch in reader:
+                columns = [
+                    _convert_column(batch.column(index), kind)
+                    for index, kind in enumerate(kinds)
+                ]
+                # A lazy iterator, so each row can be freed once consumed;
+                # a list of a block's rows keeps thousands of lists alive
+                # and the garbage collector walks them again and again.
+                yield batch.num_rows, map(list, zip(*columns, strict=True))
+    except pa.ArrowException as exc:
+        raise ArrowFallback(str(exc)) from exc
+
+
+def _convert_column(column: pa.Array, kind: str) -> list[Any]:
+    if kind == TEXT:
+        return column.to_pylist()  # type: ignore[no-any-return]
+    if kind == INTEGER_COLUMN:
+        return _numbers(column, INTEGER_PATTERN, pa.int64())
+    if kind == DECIMAL_COLUMN:
+        return _numbers(column, DECIMAL_PATTERN, pa.float64())
+    return _cells(column)
+
+
+def _numbers(column: pa.Array, pattern: str, target: pa.DataType) -> list[Any]:
+    """Cast a column whose cells all match ``pattern``; else convert each cell."""
+    if column.null_count == len(column):
+        return [None] * len(column)
+    if pc.all(pc.match_substring_regex(column, pattern)).as_py():
+        try:
+            return pc.cast(column, target).to_pylist()  # type: ignore[no-any-return]
+        except pa.ArrowInvalid:
+            pass  # an integer outside int64 becomes a Python int cell by cell
+    return _cells(column)
+
+
+def _cells(column: pa.Array) -> list[Any]:
+    return [
+        None if value is None else convert_cell(value) for value in column.to_pylist()
+    ]
