@@ -91,6 +91,16 @@ def test_cell_reference_beyond_its_row_is_refused(
         load_file(path, limits=limits).validate()
 
 
+def test_column_of_four_letters_is_refused(tmp_path: Path) -> None:
+    # calamine reads any number of column letters: AAAA is column 18,279,
+    # past Excel's last column XFD.
+    rows = [b'<row r="1"><c r="A1"><v>1</v></c><c r="AAAA1"><v>2</v></c></row>']
+    limits = WorkbookLimits(max_cells=10_000)
+    path = write_workbook(tmp_path / "wide.xlsx", rows, "A1")
+    with pytest.raises(UnsafeContentError, match="1 rows by 18,279 columns"):
+        load_file(path, limits=limits).validate()
+
+
 def test_repeated_rows_to_xfd_are_refused_within_a_memory_bound(
     tmp_path: Path,
 ) -> None:

@@ -24,17 +24,13 @@ HEAD = 4096
 DIMENSION = re.compile(
     rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)?([0-9]+)?(?::([A-Z]+)([0-9]+))?"'
 )
-# Only rows carry an ``r`` attribute of bare digits, and only cells past
-# column Z one with two or three letters; both patterns start with a
-# literal, so the scan runs at the regex engine's search speed.
 # A row number, of a row element (r="12") or of a cell reference (r="B12"):
 # calamine places a cell by its own reference, whatever its row element says.
-ROW_NUMBER = re.compile(rb'r="[A-Z]{0,3}([0-9]+)"')
-WIDE_COLUMN = re.compile(rb'r="([A-Z]{2,3})[0-9]')
+ROW_NUMBER = re.compile(rb'r="[A-Z]*([0-9]+)"')
 # A cell with a value, formula or inline string; styled empty cells
 # (``<c r="XFD9" s="1"/>``) do not widen calamine's grid.
 VALUE_CELL = re.compile(
-    rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]+)"[^>/]*>\s*<(?:\w+:)?(?:v|is|f)\b'
+    rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]+)([0-9]+)"[^>/]*>\s*<(?:\w+:)?(?:v|is|f)\b'
 )
 # Bytes from the end of one chunk that are searched again with the next,
 # so a row or cell tag cut by the boundary is still matched.
@@ -116,7 +112,7 @@ def check_sheet(
     """
     declared = declared_cells(archive, part)
     if declared is None or declared <= limits.max_cells:
-        rows, columns = _outer_bounds(archive, part)
+        rows, columns = _outer_bounds(archive, part, limits.max_cells)
         if rows * columns <= limits.max_cells:
             return
     extent = _value_extent(archive, part)
@@ -134,7 +130,9 @@ def check_sheet(
         )
 
 
-def _outer_bounds(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
+def _outer_bounds(
+    archive: zipfile.ZipFile, part: str, max_cells: int
+) -> tuple[int, int]:
     """Bound a sheet's rows and columns by every row and cell it lists.
 
     Rows without a number follow the previous one, so the count of
@@ -144,7 +142,7 @@ def _outer_bounds(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
     bytes around each chunk boundary are scanned again on their own, so a
     reference cut by the boundary is still seen without joining chunks.
     """
-    bounds = _Bounds()
+    bounds = _Bounds(max_cells)
     previous = b""
     for chunk in _inflate(archive, part):
         bounds.row_elements += chunk.count(b"<row")
@@ -154,88 +152,71 @@ def _outer_bounds(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
             bounds.scan(previous[-OVERLAP:] + chunk[:OVERLAP])
         bounds.scan(chunk)
         previous = chunk
-    return bounds.result()
+    return bounds.rows(), bounds.columns()
 
 
 # Letters become ``A`` and digits ``0``, so a row number or a cell reference
 # of a given shape is one literal that ``bytes.find`` locates at C speed.
 _SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
-# Shapes before the digits of a row number: a row element, then cell
-# references with one, two and three column letters.
-_NUMBER_PREFIXES = (b'r="', b'r="A', b'r="AA', b'r="AAA')
-_THREE_LETTERS = b'r="AAA0'
+# What comes before the digits of a row number: the opening quote of a row
+# element's ``r``, or the last column letter of a cell reference.
+_NUMBER_STARTS = (b'"', b"A")
+# Three or more column letters reach past column ZZ (702).
+_THREE_LETTERS = b'r="AAA'
 _TWO_LETTERS = b'r="AA0'
-THREE_LETTER_COLUMN = re.compile(rb'r="([A-Z]{3})[0-9]')
+THREE_LETTER_COLUMN = re.compile(rb'r="([A-Z]{3,})[0-9]')
 TWO_LETTER_COLUMN = re.compile(rb'r="([A-Z]{2})[0-9]')
 # Row numbers longer than this are measured by the regular expression.
 _MAX_DIGITS = 12
 
 
 class _Bounds:
-    """The largest row number and widest column seen so far in a sheet."""
+    """The longest row number and widest column seen so far in a sheet.
 
-    __slots__ = ("digits", "last_row", "row_elements", "widest")
+    A row number is bounded by its count of digits, found with a few
+    searches per chunk. Only when that bound times the columns could pass
+    ``max_cells`` are the chunk's numbers parsed, by a regular expression.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("exact_row", "length", "loose", "max_cells", "row_elements", "widest")
+
+    def __init__(self, max_cells: int) -> None:
+        self.max_cells = max_cells
         self.row_elements = 0
-        self.last_row = 1
-        # The digits of the largest row number seen, without leading zeros;
-        # numbers of equal length compare as bytes.
-        self.digits = b"1"
+        # The largest row number parsed, and the most digits of any number.
+        self.exact_row = 1
+        self.length = 1
+        # True once a chunk's numbers were bounded by their length alone.
+        self.loose = False
         self.widest = b""
 
     def scan(self, data: bytes) -> None:
         shape = data.translate(_SHAPE)
-        self._rows(data, shape)
         self._columns(data, shape)
+        self._rows(data, shape)
 
     def _rows(self, data: bytes, shape: bytes) -> None:
-        for prefix in _NUMBER_PREFIXES:
-            if not self._rows_after(data, shape, prefix):
-                self._rows_by_regex(data)
-                return
-
-    def _rows_after(self, data: bytes, shape: bytes, prefix: bytes) -> bool:
-        """Raise the row bound by the numbers after ``prefix``; False if unsure.
-
-        A number longer than the best so far is larger, unless it starts
-        with a zero or is very long: then the caller measures the whole
-        chunk number by number.
-        """
-        length = len(self.digits)
-        if shape.find(prefix + b"0") < 0:
-            return True
-        while shape.find(prefix + b"0" * (length + 1)) >= 0:
-            length += 1
-            if length > _MAX_DIGITS:
-                return False
-        best = self.digits if length == len(self.digits) else b""
-        needle = prefix + b"0" * length + b'"'
-        start = len(prefix)
-        at = shape.find(needle)
-        while at >= 0:
-            number = data[at + start : at + start + length]
-            if number[0] == 48 and length > 1:  # a leading "0"
-                return False
-            best = max(best, number)
-            at = shape.find(needle, at + len(needle))
-        if best:
-            self._raise_row(best)
-        return True
+        length = self.length
+        for start in _NUMBER_STARTS:
+            # Text such as "V5" in a value also matches: that only loosens
+            # the bound, and a loose bound sends the chunk to the regex.
+            while shape.find(start + b"0" * (length + 1)) >= 0:
+                length += 1
+                if length > _MAX_DIGITS:
+                    break
+        self.length = max(self.length, length)
+        if length > _MAX_DIGITS or 10**length * self.columns() > self.max_cells:
+            self._rows_by_regex(data)
+        else:
+            self.loose = True
 
     def _rows_by_regex(self, data: bytes) -> None:
         numbers = ROW_NUMBER.findall(data)
         if numbers:
-            self._raise_row(b"%d" % max(map(int, numbers)))
-
-    def _raise_row(self, digits: bytes) -> None:
-        number = int(digits)
-        if number > self.last_row:
-            self.last_row = number
-            self.digits = b"%d" % number
+            self.exact_row = max(self.exact_row, *map(int, numbers))
 
     def _columns(self, data: bytes, shape: bytes) -> None:
-        # Cells past column Z have two or three letters; most sheets have
+        # Cells past column Z have two or more letters; most sheets have
         # neither, which two searches of the shapes settle.
         if shape.find(_THREE_LETTERS) >= 0:
             found = THREE_LETTER_COLUMN.findall(data)
@@ -246,9 +227,13 @@ class _Bounds:
         if found:
             self.widest = max(self.widest, *found, key=_column_key)
 
-    def result(self) -> tuple[int, int]:
-        columns = column_number(self.widest.decode()) if self.widest else 26
-        return max(self.last_row, self.row_elements), columns
+    def columns(self) -> int:
+        return column_number(self.widest.decode()) if self.widest else 26
+
+    def rows(self) -> int:
+        """Bound the rows: the parsed maximum, or all numbers of that length."""
+        largest = 10**self.length - 1 if self.loose else self.exact_row
+        return max(largest, self.exact_row, self.row_elements)
 
 
 def _inflate(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
