@@ -62,6 +62,9 @@ ACK_NOW_SECONDS = 0.005
 FETCH_LINGER = 0.002
 MAX_FETCH_LINGER = 0.1
 MAX_UNACKED = 16
+# At most this many start marks wait with their replies unread. Their
+# replies are read together, so short jobs do not each wait for one.
+MAX_UNREAD_MARKS = 32
 # Seconds a stopping worker lets its running job finish before handing it back.
 DEFAULT_GRACE_SECONDS = 20.0
 
@@ -326,11 +329,11 @@ class Worker:
         self._handed_back = threading.Event()
         # (job id, token) of leased jobs whose start is marked in Redis.
         self._started: set[tuple[str, int]] = set()
-        # The start mark sent for the running job, with the results it
-        # acknowledges; its reply is read once the job returns.
-        self._start_reply: (
-            tuple[PendingBatch, Queue, Job, list[tuple[Job, str]]] | None
-        ) = None
+        # Start marks sent, each with the results it acknowledges, whose
+        # replies are not read yet (see _settle_starts).
+        self._start_replies: deque[
+            tuple[PendingBatch, Queue, Job, list[tuple[Job, str]]]
+        ] = deque()
 
     @property
     def label(self) -> str:
@@ -369,7 +372,7 @@ class Worker:
         self._stop.set()
         self._release_all(include_running=False)
         try:
-            self._settle_start()
+            self._settle_starts()
             self._with_reconnect(self._flush_acks)
         except redis.RedisError as exc:
             logger.warning(
@@ -398,6 +401,7 @@ class Worker:
                 worked = self._with_reconnect(self.work_once)
                 if worked is False and burst and not self._pending_acks():
                     break
+            self._settle_starts()
             self._release_all(include_running=False)
             self._with_reconnect(self._flush_acks)
         finally:
@@ -444,6 +448,7 @@ class Worker:
                 # Let jobs of a slow producer collect into one batch; a
                 # stop ends the wait at once.
                 self._stop.wait(self.fetch_linger)
+            self._settle_starts()
             wait = self._refill()
             with self._lock:
                 next_job = self._buffer.popleft() if self._buffer else None
@@ -464,10 +469,12 @@ class Worker:
         """Send the mark that counts the attempt of ``job`` before it runs.
 
         The mark travels with the results waiting to be acknowledged, and
-        its reply is read after the job ran (:meth:`_settle_start`): the
-        request is in the server's socket buffer before the job starts,
-        and a process killed after writing still delivers it, so the
-        attempt is counted whenever the job ran, without a wait per job.
+        its reply is read later (:meth:`_settle_starts`): the request is in
+        the server's socket buffer before the job starts, and a process
+        killed after writing still delivers it, so the attempt is counted
+        whenever the job ran, without a wait per job. The marks of
+        consecutive short jobs share one connection, so the server applies
+        them in order while the worker runs the jobs.
         Returns False when the worker stopped before Redis took the mark.
         """
         key = (job.id, job.token)
@@ -488,15 +495,21 @@ class Worker:
             with self._lock:
                 self._buffer.appendleft((queue, job))
             return False
-        self._start_reply = (pending, queue, job, acks)
+        self._start_replies.append((pending, queue, job, acks))
         return True
 
-    def _settle_start(self) -> None:
-        """Read the reply of the start mark of the job that just ran."""
-        if self._start_reply is None:
-            return
-        pending, queue, job, acks = self._start_reply
-        self._start_reply = None
+    def _settle_starts(self, keep: int = 0) -> None:
+        """Read the replies of start marks, oldest first, until ``keep`` are unread."""
+        while len(self._start_replies) > keep:
+            self._settle_start(*self._start_replies.popleft())
+
+    def _settle_start(
+        self,
+        pending: PendingBatch,
+        queue: Queue,
+        job: Job,
+        acks: list[tuple[Job, str]],
+    ) -> None:
         batch = self._with_reconnect(pending.result)
         if batch is None:
             # Stopping while Redis is away: the acknowledgements go out
@@ -708,7 +721,7 @@ class Worker:
             try:
                 result = self._invoke(job, queue)
             finally:
-                self._settle_start()
+                self._settle_starts(keep=MAX_UNREAD_MARKS)
             text = dump_json(result, result_label(job))
         except Exception as exc:  # noqa: BLE001 - any task error is the job's failure
             self._record_failure(job, queue, exc)
