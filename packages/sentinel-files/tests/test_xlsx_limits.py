@@ -101,6 +101,49 @@ def test_column_of_four_letters_is_refused(tmp_path: Path) -> None:
         load_file(path, limits=limits).validate()
 
 
+@pytest.mark.parametrize(
+    "far_cell",
+    [b'<c r="cv1000">', b"<c r='CV1000'>", b'<c r = "CV1000">', b'<c\n\tr="CV1000">'],
+    ids=["lowercase", "single-quotes", "spaces-around-equals", "newline-and-tab"],
+)
+def test_reference_in_any_xml_form_is_measured(tmp_path: Path, far_cell: bytes) -> None:
+    # calamine reads each of these as cell CV1000, so the grid is 1,000 rows
+    # by 100 columns whichever way the attribute is written.
+    rows = [
+        b'<row r="1"><c r="A1"><v>1</v></c></row>'
+        b'<row r="2">' + far_cell + b"<v>2</v></c></row>"
+    ]
+    limits = WorkbookLimits(max_cells=10_000)
+    path = write_workbook(tmp_path / "forms.xlsx", rows, "A1")
+    with pytest.raises(UnsafeContentError, match="1,000 rows by 100 columns"):
+        load_file(path, limits=limits).validate()
+
+
+def wide_last_row(count: int) -> list[bytes]:
+    """``count`` rows of columns A to C, then a value in column ZZ (702)."""
+    return [
+        *narrow_rows(count - 1),
+        b'<row r="%d"><c r="ZZ%d"><v>1</v></c></row>' % (count, count),
+    ]
+
+
+def test_wide_column_after_narrow_rows_is_refused(tmp_path: Path) -> None:
+    # The first chunks bound their rows by digit count alone; the wide
+    # column at the end must still be measured against every row.
+    limits = WorkbookLimits(max_cells=1_000_000)
+    path = write_workbook(tmp_path / "wide.xlsx", wide_last_row(2000), "A1")
+    with pytest.raises(UnsafeContentError, match="2,000 rows by 702 columns"):
+        load_file(path, limits=limits).validate()
+
+
+def test_wide_column_within_the_limit_loads(tmp_path: Path) -> None:
+    limits = WorkbookLimits(max_cells=1_000_000)
+    path = write_workbook(tmp_path / "wide.xlsx", wide_last_row(1000), "A1")
+    loaded = load_file(path, limits=limits)
+    loaded.validate()
+    assert loaded.sheets[0]["columns"] == 702
+
+
 def test_repeated_rows_to_xfd_are_refused_within_a_memory_bound(
     tmp_path: Path,
 ) -> None:

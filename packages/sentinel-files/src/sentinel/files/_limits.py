@@ -20,17 +20,23 @@ from sentinel.files._errors import UnsafeContentError
 from sentinel.files._ooxml import column_number
 
 CHUNK = 256 * 1024
+SOURCE_CHUNK = 16 * 1024
 HEAD = 4096
 DIMENSION = re.compile(
     rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)?([0-9]+)?(?::([A-Z]+)([0-9]+))?"'
 )
+# The ``r`` attribute in any form XML allows: after any whitespace, with
+# spaces around ``=`` and either quote. calamine reads column letters of
+# either case and any count, past Excel's last column XFD.
+R_ATTRIBUTE = rb"\sr\s*=\s*[\"']"
 # A row number, of a row element (r="12") or of a cell reference (r="B12"):
 # calamine places a cell by its own reference, whatever its row element says.
-ROW_NUMBER = re.compile(rb'r="[A-Z]*([0-9]+)"')
+ROW_NUMBER = re.compile(R_ATTRIBUTE + rb"[A-Za-z]*([0-9]+)")
 # A cell with a value, formula or inline string; styled empty cells
 # (``<c r="XFD9" s="1"/>``) do not widen calamine's grid.
 VALUE_CELL = re.compile(
-    rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]+)([0-9]+)"[^>/]*>\s*<(?:\w+:)?(?:v|is|f)\b'
+    rb"<(?:\w+:)?c(?:\s[^>]*?)?" + R_ATTRIBUTE + rb"([A-Za-z]+)([0-9]+)[\"'][^>/]*>"
+    rb"\s*<(?:\w+:)?(?:v|is|f)\b"
 )
 # Bytes from the end of one chunk that are searched again with the next,
 # so a row or cell tag cut by the boundary is still matched.
@@ -135,59 +141,77 @@ def _outer_bounds(
 ) -> tuple[int, int]:
     """Bound a sheet's rows and columns by every row and cell it lists.
 
-    Rows without a number follow the previous one, so the count of
-    ``<row`` elements bounds them (numbered rows are found with any
-    prefix); cells without a reference follow each other without gaps, and
-    the part size limit bounds them. Each chunk is scanned whole, and the
-    bytes around each chunk boundary are scanned again on their own, so a
-    reference cut by the boundary is still seen without joining chunks.
+    Rows without a number follow the previous one, so the largest number
+    plus the count of ``row`` anywhere (start and end tags, with or without
+    a prefix, and words in text) bounds them. Each chunk is scanned whole,
+    and the bytes around each chunk boundary are scanned again on their
+    own, so a reference cut by the boundary is still seen without joining
+    chunks.
+
+    NOTE: a cell without a reference takes the column after the previous
+    cell of its row, and nothing here counts such cells, so a long row of
+    them can widen calamine's grid past this bound.
     """
     bounds = _Bounds(max_cells)
     previous = b""
     for chunk in _inflate(archive, part):
-        bounds.row_elements += chunk.count(b"<row")
+        bounds.row_elements += chunk.count(b"row")
         if previous:
-            # Only a ``<row`` that spans the boundary fits in these 6 bytes.
-            bounds.row_elements += (previous[-3:] + chunk[:3]).count(b"<row")
+            # Only a ``row`` that spans the boundary fits in these 4 bytes.
+            bounds.row_elements += (previous[-2:] + chunk[:2]).count(b"row")
             bounds.scan(previous[-OVERLAP:] + chunk[:OVERLAP])
         bounds.scan(chunk)
         previous = chunk
     return bounds.rows(), bounds.columns()
 
 
-# Letters become ``A`` and digits ``0``, so a row number or a cell reference
-# of a given shape is one literal that ``bytes.find`` locates at C speed.
-_SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"0" * 10)
-# What comes before the digits of a row number: the opening quote of a row
+# Letters of either case become ``A``, digits ``0`` and single quotes
+# double ones, so a row number or a cell reference of a given shape is one
+# literal that ``bytes.find`` locates at C speed. The searches do not look
+# for the attribute name, so the way it is written does not matter.
+_SHAPE = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'",
+    b"A" * 52 + b"0" * 10 + b'"',
+)
+# The byte before the digits of a row number: the opening quote of a row
 # element's ``r``, or the last column letter of a cell reference.
 _NUMBER_STARTS = (b'"', b"A")
-# Three or more column letters reach past column ZZ (702).
-_THREE_LETTERS = b'r="AAA'
-_TWO_LETTERS = b'r="AA0'
-THREE_LETTER_COLUMN = re.compile(rb'r="([A-Z]{3,})[0-9]')
-TWO_LETTER_COLUMN = re.compile(rb'r="([A-Z]{2})[0-9]')
+# A reference is letters then digits, so two or three letters before a
+# digit may be a column past Z or past ZZ (702). Words in text match too,
+# which only sends the chunk to the regular expression.
+_THREE_LETTERS = b"AAA0"
+_TWO_LETTERS = b"AA0"
+THREE_LETTER_COLUMN = re.compile(R_ATTRIBUTE + rb"([A-Za-z]{3,})[0-9]")
+TWO_LETTER_COLUMN = re.compile(R_ATTRIBUTE + rb"([A-Za-z]{2})[0-9]")
 # Row numbers longer than this are measured by the regular expression.
 _MAX_DIGITS = 12
 
 
 class _Bounds:
-    """The longest row number and widest column seen so far in a sheet.
+    """Bounds on the row numbers and columns seen so far in a sheet.
 
     A row number is bounded by its count of digits, found with a few
     searches per chunk. Only when that bound times the columns could pass
     ``max_cells`` are the chunk's numbers parsed, by a regular expression.
     """
 
-    __slots__ = ("exact_row", "length", "loose", "max_cells", "row_elements", "widest")
+    __slots__ = (
+        "exact_row",
+        "length",
+        "loose_row",
+        "max_cells",
+        "row_elements",
+        "widest",
+    )
 
     def __init__(self, max_cells: int) -> None:
         self.max_cells = max_cells
         self.row_elements = 0
-        # The largest row number parsed, and the most digits of any number.
+        # The maximum row number parsed, and the maximum digit count seen.
         self.exact_row = 1
         self.length = 1
-        # True once a chunk's numbers were bounded by their length alone.
-        self.loose = False
+        # The bound of the chunks whose numbers were bounded by length alone.
+        self.loose_row = 0
         self.widest = b""
 
     def scan(self, data: bytes) -> None:
@@ -208,7 +232,7 @@ class _Bounds:
         if length > _MAX_DIGITS or 10**length * self.columns() > self.max_cells:
             self._rows_by_regex(data)
         else:
-            self.loose = True
+            self.loose_row = max(self.loose_row, 10**length - 1)
 
     def _rows_by_regex(self, data: bytes) -> None:
         numbers = ROW_NUMBER.findall(data)
@@ -217,23 +241,24 @@ class _Bounds:
 
     def _columns(self, data: bytes, shape: bytes) -> None:
         # Cells past column Z have two or more letters; most sheets have
-        # neither, which two searches of the shapes settle.
+        # none, which one search of the shape settles.
+        if shape.find(_TWO_LETTERS) < 0:
+            return
         if shape.find(_THREE_LETTERS) >= 0:
             found = THREE_LETTER_COLUMN.findall(data)
-        elif len(self.widest) < 3 and shape.find(_TWO_LETTERS) >= 0:
+        elif len(self.widest) < 3:
             found = TWO_LETTER_COLUMN.findall(data)
         else:
             return
         if found:
-            self.widest = max(self.widest, *found, key=_column_key)
+            self.widest = max(self.widest, *map(bytes.upper, found), key=_column_key)
 
     def columns(self) -> int:
         return column_number(self.widest.decode()) if self.widest else 26
 
     def rows(self) -> int:
-        """Bound the rows: the parsed maximum, or all numbers of that length."""
-        largest = 10**self.length - 1 if self.loose else self.exact_row
-        return max(largest, self.exact_row, self.row_elements)
+        """Bound the rows by the largest number, then one per unnumbered row."""
+        return max(self.exact_row, self.loose_row) + self.row_elements
 
 
 def _inflate(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
@@ -272,7 +297,9 @@ def _inflate(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
         while left_out > 0 and not inflater.eof:
             source = inflater.unconsumed_tail
             if not source and left_in > 0:
-                source = raw.read(min(CHUNK, left_in))
+                # Small reads keep the unconsumed tail, which zlib copies
+                # on every call, short.
+                source = raw.read(min(SOURCE_CHUNK, left_in))
                 left_in -= len(source)
             if not source:
                 chunk = inflater.flush()[:left_out]
@@ -299,7 +326,7 @@ def _value_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int] | None
         while chunk := stream.read(CHUNK):
             data = tail + chunk
             for letters, number in VALUE_CELL.findall(data):
-                row, column = int(number), column_number(letters.decode())
+                row, column = int(number), column_number(letters.upper().decode())
                 top, bottom = min(top, row), max(bottom, row)
                 left, right = min(left, column), max(right, column)
             # Keep the end that may hold a cut cell; a cell matched twice
