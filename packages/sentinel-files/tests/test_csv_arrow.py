@@ -161,7 +161,7 @@ def blank_lines(path: Path) -> Path:
 
 
 def one_column(path: Path) -> Path:
-    lines = ["a"] + [str(n) if n % 7 else '""' for n in range(MANY_ROWS)]
+    lines = ["a"] + [str(n) if n % 7 else '""' for n in range(MANY_ROWS * 4)]
     return write(path, lines)
 
 
@@ -268,12 +268,23 @@ def test_arrow_falls_back_at_a_late_ragged_row(
 def test_arrow_falls_back_at_a_first_ragged_row(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = write(tmp_path / "short.csv", ["a,b,c", "1,2", "3,4,5"])
+    lines = ["a,b,c", "1,2"] + [f"{n},{n},{PADDING}" for n in range(MANY_ROWS)]
+    path = write(tmp_path / "short.csv", lines)
     caplog.set_level(logging.DEBUG, logger="sentinel.files._csv")
     rows = list(CsvFile.load(path).typed_rows())
-    assert rows == [[1, 2], [3, 4, 5]]
+    assert rows[:2] == [[1, 2], [0, 0, PADDING]]
+    assert len(rows) == MANY_ROWS + 1
     assert len(fell_back(caplog)) == 1
-    assert "from row 1:" in fell_back(caplog)[0]
+    assert "from row 1: pyarrow failed" in fell_back(caplog)[0]
+
+
+def test_small_file_skips_pyarrow(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path / "small.csv", ["a,b", "1,2.5"])
+    caplog.set_level(logging.DEBUG, logger="sentinel.files._csv")
+    assert list(CsvFile.load(path).typed_rows()) == [[1, 2.5]]
+    assert "fits in the sample" in fell_back(caplog)[0]
 
 
 def test_arrow_falls_back_at_invalid_utf8_after_sample(
