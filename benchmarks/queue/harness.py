@@ -211,8 +211,12 @@ class Bench:
         )
         env["PYTHONUNBUFFERED"] = "1"
         env.pop("QUEUE_BENCH_CONCURRENCY", None)
+        os.environ.pop("QUEUE_BENCH_CONCURRENCY", None)
         if self.concurrency:
+            # Worker commands are built in this process, so it needs the
+            # setting as much as the workers do.
             env["QUEUE_BENCH_CONCURRENCY"] = str(self.concurrency)
+            os.environ["QUEUE_BENCH_CONCURRENCY"] = str(self.concurrency)
         return env
 
     def measure(self, name: str, workload: str, jobs: int, monitor_jobs: int) -> Result:
