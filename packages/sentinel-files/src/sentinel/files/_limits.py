@@ -20,24 +20,64 @@ from sentinel.files._errors import UnsafeContentError
 from sentinel.files._ooxml import column_number
 
 CHUNK = 256 * 1024
-SOURCE_CHUNK = 16 * 1024
+SOURCE_CHUNK = 32 * 1024
 HEAD = 4096
 DIMENSION = re.compile(
     rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)?([0-9]+)?(?::([A-Z]+)([0-9]+))?"'
 )
-# The ``r`` attribute in any form XML allows: after any whitespace, with
-# spaces around ``=`` and either quote. calamine reads column letters of
-# either case and any count, past Excel's last column XFD.
-R_ATTRIBUTE = rb"\sr\s*=\s*[\"']"
-# A row number, of a row element (r="12") or of a cell reference (r="B12"):
-# calamine places a cell by its own reference, whatever its row element says.
-ROW_NUMBER = re.compile(R_ATTRIBUTE + rb"[A-Za-z]*([0-9]+)")
-# A cell with a value, formula or inline string; styled empty cells
-# (``<c r="XFD9" s="1"/>``) do not widen calamine's grid.
-VALUE_CELL = re.compile(
-    rb"<(?:\w+:)?c(?:\s[^>]*?)?" + R_ATTRIBUTE + rb"([A-Za-z]+)([0-9]+)[\"'][^>/]*>"
-    rb"\s*<(?:\w+:)?(?:v|is|f)\b"
-)
+
+
+@dataclass(frozen=True, slots=True)
+class _Patterns:
+    """The regular expressions that read ``r`` attributes in one form."""
+
+    # A row number, of a row element (r="12") or of a cell reference
+    # (r="B12"): calamine places a cell by its own reference, whatever its
+    # row element says.
+    row_number: re.Pattern[bytes]
+    three_letter_column: re.Pattern[bytes]
+    two_letter_column: re.Pattern[bytes]
+    # A cell with a value, formula or inline string; styled empty cells
+    # (``<c r="XFD9" s="1"/>``) do not widen calamine's grid.
+    value_cell: re.Pattern[bytes]
+
+
+def _patterns(attribute: bytes, close: bytes) -> _Patterns:
+    # calamine reads column letters of either case and any count, past
+    # Excel's last column XFD.
+    return _Patterns(
+        row_number=re.compile(attribute + rb"[A-Za-z]*([0-9]+)"),
+        three_letter_column=re.compile(attribute + rb"([A-Za-z]{3,})[0-9]"),
+        two_letter_column=re.compile(attribute + rb"([A-Za-z]{2})[0-9]"),
+        value_cell=re.compile(
+            rb"<(?:\w+:)?c\s[^>]*?"
+            + attribute
+            + rb"([A-Za-z]+)([0-9]+)"
+            + close
+            + rb"[^>/]*>\s*<(?:\w+:)?(?:v|is|f)\b"
+        ),
+    )
+
+
+# ``r="`` as writers emit it starts with a literal, which the regular
+# expression engine searches fast. The general form is every one XML
+# allows: after any whitespace, spaces around ``=`` and either quote.
+_WRITTEN = _patterns(rb'r="', rb'"')
+_ANY_FORM = _patterns(rb"(?<![^\s])r\s*=\s*[\"']", rb"[\"']")
+
+
+def _patterns_for(data: bytes, shape: bytes) -> _Patterns:
+    """Pick the fast patterns unless ``data`` may write ``r`` another way.
+
+    The shape maps ``=`` and whitespace to a space, so one search for two
+    spaces finds whitespace on either side of ``=`` (and double spaces in
+    text, which only cost the slower patterns).
+    """
+    if data.find(b"'") >= 0 or shape.find(b"  ") >= 0:
+        return _ANY_FORM
+    return _WRITTEN
+
+
 # Bytes from the end of one chunk that are searched again with the next,
 # so a row or cell tag cut by the boundary is still matched.
 # NOTE: a cell's opening tag longer than this, cut by a boundary, is missed
@@ -170,8 +210,8 @@ def _outer_bounds(
 # literal that ``bytes.find`` locates at C speed. The searches do not look
 # for the attribute name, so the way it is written does not matter.
 _SHAPE = bytes.maketrans(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'",
-    b"A" * 52 + b"0" * 10 + b'"',
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'= \t\n\r",
+    b"A" * 52 + b"0" * 10 + b'"' + b" " * 5,
 )
 # The byte before the digits of a row number: the opening quote of a row
 # element's ``r``, or the last column letter of a cell reference.
@@ -181,8 +221,6 @@ _NUMBER_STARTS = (b'"', b"A")
 # which only sends the chunk to the regular expression.
 _THREE_LETTERS = b"AAA0"
 _TWO_LETTERS = b"AA0"
-THREE_LETTER_COLUMN = re.compile(R_ATTRIBUTE + rb"([A-Za-z]{3,})[0-9]")
-TWO_LETTER_COLUMN = re.compile(R_ATTRIBUTE + rb"([A-Za-z]{2})[0-9]")
 # Row numbers longer than this are measured by the regular expression.
 _MAX_DIGITS = 12
 
@@ -230,12 +268,12 @@ class _Bounds:
                     break
         self.length = max(self.length, length)
         if length > _MAX_DIGITS or 10**length * self.columns() > self.max_cells:
-            self._rows_by_regex(data)
+            self._rows_by_regex(data, shape)
         else:
             self.loose_row = max(self.loose_row, 10**length - 1)
 
-    def _rows_by_regex(self, data: bytes) -> None:
-        numbers = ROW_NUMBER.findall(data)
+    def _rows_by_regex(self, data: bytes, shape: bytes) -> None:
+        numbers = _patterns_for(data, shape).row_number.findall(data)
         if numbers:
             self.exact_row = max(self.exact_row, *map(int, numbers))
 
@@ -245,9 +283,9 @@ class _Bounds:
         if shape.find(_TWO_LETTERS) < 0:
             return
         if shape.find(_THREE_LETTERS) >= 0:
-            found = THREE_LETTER_COLUMN.findall(data)
+            found = _patterns_for(data, shape).three_letter_column.findall(data)
         elif len(self.widest) < 3:
-            found = TWO_LETTER_COLUMN.findall(data)
+            found = _patterns_for(data, shape).two_letter_column.findall(data)
         else:
             return
         if found:
@@ -325,7 +363,8 @@ def _value_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int] | None
     with archive.open(part) as stream:
         while chunk := stream.read(CHUNK):
             data = tail + chunk
-            for letters, number in VALUE_CELL.findall(data):
+            value_cell = _patterns_for(data, data.translate(_SHAPE)).value_cell
+            for letters, number in value_cell.findall(data):
                 row, column = int(number), column_number(letters.upper().decode())
                 top, bottom = min(top, row), max(bottom, row)
                 left, right = min(left, column), max(right, column)
