@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 from sentinel.queue import Queue
@@ -61,3 +62,28 @@ def test_queue_marks_sent_ahead_keep_order(queue: Queue) -> None:
     assert [batch.result().acked for batch in sent] == [[True], [True], [True]]
     assert queue.counts()["done"] == 3
     assert [job.id for job in jobs] == ids
+
+
+class Label(str):
+    """A str subclass, which takes the isinstance path of the encoder."""
+
+
+def test_arguments_of_every_type_reach_the_script(client: redis.Redis) -> None:
+    caller = caller_for(client)
+    for value, expected in [
+        ("text", "text"),
+        ("naïve", "naïve"),
+        (b"raw bytes", "raw bytes"),
+        (7, "7"),
+        (-(2**40), str(-(2**40))),
+        (0.25, "0.25"),
+        (Label("sub"), "sub"),
+    ]:
+        assert caller.call("ECHO", [value])[0] == expected
+
+
+@pytest.mark.parametrize("value", [True, None, [1]], ids=["bool", "none", "list"])
+def test_other_argument_types_are_rejected(client: redis.Redis, value: object) -> None:
+    caller = caller_for(client)
+    with pytest.raises(redis.DataError, match=type(value).__name__):
+        caller.call("ECHO", [value])
