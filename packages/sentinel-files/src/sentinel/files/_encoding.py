@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -25,7 +24,13 @@ GREEK_UNDEFINED = frozenset(b"\xae\xd2\xff")
 # while Latin text written in cp1252 has single accented letters between
 # ASCII ones ("Année", "Nabrežina").
 GREEK_RUN_SHARE = 0.6
-GREEK_LETTER_RUN = re.compile(rb"[\xb6-\xfe]+")
+GREEK_LETTERS = range(0xB6, 0xFF)
+# Maps the Greek letters to b"g" and every other byte to a space, so that
+# bytes.split() returns the runs of letters without a regex scan.
+GREEK_RUN_TABLE = bytes(
+    ord("g") if byte in GREEK_LETTERS else ord(" ") for byte in range(256)
+)
+ASCII_BYTES = bytes(range(0x80))
 
 CHUNK = 1 << 20
 
@@ -94,7 +99,7 @@ def _size_name(size: int) -> str:
 
 def guess_single_byte(data: bytes) -> EncodingGuess:
     """Choose a single-byte encoding for ``data``, which is not valid UTF-8."""
-    high = [byte for byte in data if byte >= 0x80]
+    high = frozenset(data.translate(None, ASCII_BYTES))
     if _looks_greek(data) and not GREEK_UNDEFINED.intersection(high):
         return EncodingGuess(
             "iso-8859-7", "not UTF-8; non-ASCII bytes form runs of Greek letters"
@@ -108,7 +113,7 @@ def guess_single_byte(data: bytes) -> EncodingGuess:
 
 
 def _looks_greek(data: bytes) -> bool:
-    runs = GREEK_LETTER_RUN.findall(data)
+    runs = data.translate(GREEK_RUN_TABLE).split()
     letters = sum(len(run) for run in runs)
     in_runs = sum(len(run) for run in runs if len(run) > 1)
     return letters > 0 and in_runs / letters >= GREEK_RUN_SHARE
