@@ -6,7 +6,147 @@ import random
 
 import pytest
 
+from sentinel.files._columns import (
+    DECIMAL,
+    DECIMAL_COLUMN,
+    INTEGER,
+    INTEGER_COLUMN,
+    MIXED,
+    TEXT,
+    plan_columns,
+)
 from sentinel.files._encoding import guess_single_byte
+
+# Values where a check of a whole column could disagree with the rule that
+# matches one value at a time.
+HARD_VALUES = [
+    "0",
+    "00",
+    "0123",
+    "-0",
+    "+0",
+    "+5",
+    "-12",
+    "--1",
+    "+-1",
+    "-",
+    "+",
+    ".",
+    "1e5",
+    "1.5e3",
+    "5.E3",
+    "1.5e",
+    "1.5e+",
+    "5e5.5",
+    "1.",
+    ".5",
+    "-.5",
+    "+.5e-3",
+    "0.0",
+    "-0.0",
+    "00.5",
+    "0.50",
+    "1.2.3",
+    "NA",
+    "nan",
+    "inf",
+    "1_000",
+    " 12",
+    "12 ",
+    "12\r",
+    "9" * 25,
+    "9223372036854775808",
+    "1,5",
+    "١٢",
+    "0x10",
+    "x",
+    "é",
+    "a\nb",
+    "1\n2",
+    "\n",
+    "1\n",
+    "\n1",
+    "0.5\n0.5",
+]
+
+
+def kind_by_cell(values: list[str]) -> str:
+    """The kind rule applied to one value at a time."""
+    values = [value for value in values if value != ""]
+    if not values:
+        return MIXED
+    integers = sum(1 for value in values if INTEGER.fullmatch(value))
+    decimals = sum(1 for value in values if DECIMAL.fullmatch(value))
+    if integers == len(values):
+        return INTEGER_COLUMN
+    if decimals == len(values):
+        return DECIMAL_COLUMN
+    if integers == decimals == 0:
+        return TEXT
+    return MIXED
+
+
+def kind(values: list[str]) -> str:
+    return plan_columns([[value] for value in values], 1).kinds[0]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["1", "-2", "+3", "0"], INTEGER_COLUMN),
+        (["1", "", "2"], INTEGER_COLUMN),
+        (["9" * 40, "-" + "9" * 30], INTEGER_COLUMN),
+        (["1", "0123"], MIXED),
+        (["0123", "007"], TEXT),
+        (["1.5", "-.5", "+0.25e-3", "2.0E+10"], DECIMAL_COLUMN),
+        (["1.5", "2"], MIXED),
+        (["1.", "1e5", "5.E3"], TEXT),
+        (["NA", "12"], MIXED),
+        (["NA", "n/a"], TEXT),
+        (["", ""], MIXED),
+        ([], MIXED),
+        (["1\n2", "3"], MIXED),
+        (["1\n2", "a"], TEXT),
+        (["12\n", "\n1"], TEXT),
+        (["1,5", "2,5"], TEXT),
+        (["a", "b", "3"], MIXED),
+        (["a", "b", "3.5"], MIXED),
+        (["a1", "b2"], TEXT),
+    ],
+    ids=lambda value: repr(value)[:30],
+)
+def test_plan_columns_kind(values: list[str], expected: str) -> None:
+    assert kind(values) == expected
+    assert kind_by_cell(values) == expected
+
+
+@pytest.mark.parametrize("value", HARD_VALUES, ids=repr)
+def test_plan_columns_single_hard_value(value: str) -> None:
+    assert kind([value]) == kind_by_cell([value])
+    assert kind([value, value]) == kind_by_cell([value, value])
+    assert kind(["7", value]) == kind_by_cell(["7", value])
+    assert kind(["0.5", value]) == kind_by_cell(["0.5", value])
+    assert kind(["text", value]) == kind_by_cell(["text", value])
+
+
+def test_plan_columns_random_mixes_match_cell_rule() -> None:
+    rng = random.Random(11)
+    pool = [*HARD_VALUES, "", "", "42", "3.14", "abc"]
+    for _ in range(5000):
+        choices = rng.sample(pool, rng.randint(1, 4))
+        values = [rng.choice(choices) for _ in range(rng.randint(1, 6))]
+        assert kind(values) == kind_by_cell(values), values
+
+
+def test_plan_columns_ragged_records() -> None:
+    records = [["1", "a"], ["2"], ["3", "b", "4.5"], [], ["x", "", "1.5", "9"]]
+    plan = plan_columns(records, 4)
+    assert plan.kinds == (MIXED, TEXT, DECIMAL_COLUMN, INTEGER_COLUMN)
+
+
+def test_plan_columns_wider_than_records() -> None:
+    assert plan_columns([["1"], ["2"]], 3).kinds == (INTEGER_COLUMN, MIXED, MIXED)
+    assert plan_columns([], 2).kinds == (MIXED, MIXED)
 
 
 def guess_by_byte(data: bytes) -> str:

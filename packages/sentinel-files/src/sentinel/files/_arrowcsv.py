@@ -19,13 +19,20 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 
-from sentinel.files._columns import DECIMAL_COLUMN, INTEGER_COLUMN, TEXT, convert_cell
+from sentinel.files._columns import (
+    DECIMAL_COLUMN,
+    DECIMAL_SYNTAX,
+    INTEGER_COLUMN,
+    INTEGER_SYNTAX,
+    TEXT,
+    convert_cell,
+)
 from sentinel.files._dialect import Dialect
 
 # The patterns of _columns.INTEGER and _columns.DECIMAL, anchored for RE2.
 # RE2's "$" matches only at the end of the text, like Python's fullmatch.
-INTEGER_PATTERN = r"^[+-]?(0|[1-9][0-9]*)$"
-DECIMAL_PATTERN = r"^[+-]?(0|[1-9][0-9]*)?\.[0-9]+([eE][+-]?[0-9]+)?$"
+INTEGER_PATTERN = f"^{INTEGER_SYNTAX}$"
+DECIMAL_PATTERN = f"^{DECIMAL_SYNTAX}$"
 # Bytes pyarrow parses per batch. A block's rows become Python objects at
 # once, so the block size bounds memory. A record with a line break that
 # spans two blocks makes pyarrow fail, and the csv module reads the rest.

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from itertools import islice, zip_longest
 from typing import Any
 
-INTEGER = re.compile(r"[+-]?(0|[1-9][0-9]*)")
-DECIMAL = re.compile(r"[+-]?(0|[1-9][0-9]*)?\.[0-9]+([eE][+-]?[0-9]+)?")
+INTEGER_SYNTAX = r"[+-]?(?:0|[1-9][0-9]*)"
+DECIMAL_SYNTAX = r"[+-]?(?:0|[1-9][0-9]*)?\.[0-9]+(?:[eE][+-]?[0-9]+)?"
+INTEGER = re.compile(INTEGER_SYNTAX)
+DECIMAL = re.compile(DECIMAL_SYNTAX)
+# The same rules over a column's non-empty values joined by newlines, so one
+# match decides a column. Each line must be a whole value, which holds only
+# when no value contains a newline. The possessive repeats never backtrack.
+INTEGER_LINES = re.compile(rf"(?:{INTEGER_SYNTAX}\n)*+{INTEGER_SYNTAX}")
+DECIMAL_LINES = re.compile(rf"(?:{DECIMAL_SYNTAX}\n)*+{DECIMAL_SYNTAX}")
+# A line that is a number, in values joined by newlines with one newline
+# added before the first and after the last.
+NUMBER_LINE = re.compile(rf"\n(?:{INTEGER_SYNTAX}|{DECIMAL_SYNTAX})(?=\n)")
+DIGITS = "0123456789"
 
 TEXT = "text"
 INTEGER_COLUMN = "integer"
@@ -139,16 +151,36 @@ def plan_columns(records: Sequence[Sequence[str]], width: int) -> ColumnPlan:
     column; a column mixing them, or with no sampled values, is converted
     cell by cell.
     """
-    kinds = []
-    for index in range(width):
-        values = [record[index] for record in records if len(record) > index]
-        kinds.append(_kind([value for value in values if value != ""]))
-    return ColumnPlan(kinds)
+    # The cells that short records lack are empty, like the cells left out.
+    columns = list(islice(zip_longest(*records, fillvalue=""), width))
+    columns += [()] * (width - len(columns))
+    return ColumnPlan([_kind(list(filter(None, column))) for column in columns])
 
 
 def _kind(values: list[str]) -> str:
     if not values:
         return MIXED
+    text = "\n".join(values)
+    if text.count("\n") != len(values) - 1:
+        return _kind_by_cell(values)
+    if INTEGER_LINES.fullmatch(text):
+        return INTEGER_COLUMN
+    if DECIMAL_LINES.fullmatch(text):
+        return DECIMAL_COLUMN
+    return MIXED if _has_number_line(text) else TEXT
+
+
+def _has_number_line(text: str) -> bool:
+    """Return whether a line of ``text`` is a plain integer or decimal."""
+    # Every number has a digit, so a text column without digits skips the
+    # regex scan.
+    if not any(digit in text for digit in DIGITS):
+        return False
+    return NUMBER_LINE.search(f"\n{text}\n") is not None
+
+
+def _kind_by_cell(values: list[str]) -> str:
+    """Choose the kind of a column whose values may contain newlines."""
     integers = sum(1 for value in values if INTEGER.fullmatch(value))
     if integers == len(values):
         return INTEGER_COLUMN
