@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import random
+from collections import Counter
 
 import pytest
 
+from sentinel.files import detect_dialect
 from sentinel.files._columns import (
     DECIMAL,
     DECIMAL_COLUMN,
@@ -14,6 +18,13 @@ from sentinel.files._columns import (
     MIXED,
     TEXT,
     plan_columns,
+)
+from sentinel.files._dialect import (
+    CONSISTENCY_SLACK,
+    DELIMITER_NAMES,
+    DELIMITERS,
+    MAX_SAMPLE_RECORDS,
+    read_dialect,
 )
 from sentinel.files._encoding import guess_single_byte
 
@@ -147,6 +158,99 @@ def test_plan_columns_ragged_records() -> None:
 def test_plan_columns_wider_than_records() -> None:
     assert plan_columns([["1"], ["2"]], 3).kinds == (INTEGER_COLUMN, MIXED, MIXED)
     assert plan_columns([], 2).kinds == (MIXED, MIXED)
+
+
+def fit_by_full_parse(sample: str, complete: bool, delimiter: str) -> tuple[float, int]:
+    """Consistency and field count of a delimiter, parsing every candidate."""
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    counts = []
+    for record in reader:
+        if record:
+            counts.append(len(record))
+        if len(counts) > MAX_SAMPLE_RECORDS:
+            break
+    if not complete and len(counts) > 1:
+        counts.pop()
+    if not counts:
+        return 0.0, 0
+    fields, agreeing = Counter(counts).most_common(1)[0]
+    return agreeing / len(counts), fields
+
+
+def reason_by_full_parse(sample: str, complete: bool) -> str:
+    fits = {d: fit_by_full_parse(sample, complete, d) for d in DELIMITERS}
+    usable = {d: fit for d, fit in fits.items() if fit[1] > 1}
+    if not usable:
+        return "one column; no candidate delimiter splits the lines"
+    best = max(share for share, _ in usable.values())
+    close = [d for d, fit in usable.items() if fit[0] >= best - CONSISTENCY_SLACK]
+    chosen = max(close, key=lambda d: (usable[d][1], -DELIMITERS.index(d)))
+    share, fields = usable[chosen]
+    return (
+        f"{DELIMITER_NAMES[chosen]}: {round(share * 100)}% of sampled records "
+        f"have {fields} fields"
+    )
+
+
+SAMPLES = {
+    "comma": "a,b,c\n1,2,3\n4,5,6\n",
+    "semicolon with commas": "a;b\n1,5;2,5\n3,5;4\n",
+    "absent candidates": "name\nAnne\nBob\n",
+    "colon in quoted urls": 'a,b\n"http://x",1\n"https://y:8080",2\n',
+    "quoted delimiters": 'a|b\n"1|2"|3\n"4|5"|6\n',
+    "tabs and a ragged row": "a\tb\n1\t2\n3\n4\t5\n",
+    "quoted line breaks": 'a,b\n"x\ny",1\n"z",2\n',
+    "blank lines": "a;b\n\n1;2\n\r\n3;4\n",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("sample", SAMPLES.values(), ids=SAMPLES.keys())
+@pytest.mark.parametrize("complete", [True, False], ids=["complete", "cut"])
+def test_detect_dialect_reason_matches_full_parse(sample: str, complete: bool) -> None:
+    assert detect_dialect(sample, complete).reason == reason_by_full_parse(
+        sample, complete
+    )
+
+
+def test_detect_dialect_reason_past_record_limit() -> None:
+    lines = ["a,b"] + [f"{n},{n}" for n in range(MAX_SAMPLE_RECORDS + 50)]
+    lines += ["1;2;3;4"] * 100
+    sample = "\n".join(lines) + "\n"
+    reason = detect_dialect(sample, False).reason
+    assert reason == reason_by_full_parse(sample, False)
+    assert reason == "comma: 100% of sampled records have 2 fields"
+
+
+@pytest.mark.parametrize("sample", SAMPLES.values(), ids=SAMPLES.keys())
+def test_read_dialect_records_match_fresh_reader(sample: str) -> None:
+    dialect, records = read_dialect(sample, True)
+    fresh = csv.reader(io.StringIO(sample, newline=""), **dialect.reader_options())
+    expected = [record for record in fresh if record]
+    if records is not None:
+        assert list(records) == expected
+
+
+def test_read_dialect_records_past_record_limit() -> None:
+    lines = ["a,b"] + [f'{n},"x,{n}"' for n in range(3 * MAX_SAMPLE_RECORDS)]
+    sample = "\n\n".join(lines)
+    dialect, records = read_dialect(sample, False)
+    assert records is not None
+    fresh = csv.reader(io.StringIO(sample, newline=""), **dialect.reader_options())
+    assert list(records) == [record for record in fresh if record]
+
+
+def test_read_dialect_without_records() -> None:
+    assert read_dialect("a\nb\n", True)[1] is None
+    assert read_dialect("a\tb\n1\t2\n", True, "\t")[1] is None
+    spaced = 'a, "b"\n1, "2"\n'
+    dialect, records = read_dialect(spaced, True)
+    assert dialect.skipinitialspace
+    assert records is None
+    escaped = 'a,b\n"say \\"hi\\"",1\n'
+    dialect, records = read_dialect(escaped, True)
+    assert dialect.escapechar == "\\"
+    assert records is None
 
 
 def guess_by_byte(data: bytes) -> str:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TextIO
 
 from sentinel.files._base import DataFile
 from sentinel.files._columns import ColumnPlan, convert_cell, plan_columns
-from sentinel.files._dialect import Dialect, detect_dialect
+from sentinel.files._dialect import Dialect, read_dialect
 from sentinel.files._encoding import detect_encoding
 from sentinel.files._errors import InvalidFileError
 
@@ -66,6 +66,7 @@ class CsvFile(DataFile):
         "_row_count",
         "_sample",
         "_sample_complete",
+        "_sample_records",
         "comment_lines",
         "dialect",
         "encoding",
@@ -95,6 +96,7 @@ class CsvFile(DataFile):
         self._blank_rows = 0
         self._sample = ""
         self._sample_complete = False
+        self._sample_records: Iterator[list[str]] | None = None
         self._plan: ColumnPlan | None = None
 
     def _parse(self) -> None:
@@ -107,7 +109,7 @@ class CsvFile(DataFile):
         """Read the sample, detect the dialect and read the header row."""
         self._sample, self._sample_complete = self._read_sample()
         self.line_ending = _line_ending(self._sample)
-        self.dialect = detect_dialect(
+        self.dialect, self._sample_records = read_dialect(
             self._sample, self._sample_complete, self.fixed_delimiter
         )
         self._plan = None
@@ -335,15 +337,24 @@ class CsvFile(DataFile):
     def column_plan(self) -> ColumnPlan:
         """The per-column converters :meth:`typed_rows` uses, from the sample."""
         if self._plan is None:
-            with io.StringIO(self._sample, newline="") as stream:
-                reader = csv.reader(stream, **self.dialect.reader_options())
-                records = [record for record in reader if record]
+            records = self._read_sample_records()
             if not self._sample_complete and len(records) > 1:
                 records.pop()
             if self._na:
                 records = _blank_na(records, self._na)
             self._plan = plan_columns(records[1:], len(self.header))
         return self._plan
+
+    def _read_sample_records(self) -> list[list[str]]:
+        """Return the sample's non-empty records, header included."""
+        if self._sample_records is not None:
+            # Dialect detection read them, or their first part, already.
+            records = list(self._sample_records)
+            self._sample_records = None
+            return records
+        with io.StringIO(self._sample, newline="") as stream:
+            reader = csv.reader(stream, **self.dialect.reader_options())
+            return [record for record in reader if record]
 
     def _describe(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,9 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 # Candidates in order of preference when two fit a sample equally well.
@@ -56,6 +58,9 @@ class _Fit:
     delimiter: str
     consistency: float
     fields: int
+    # The sample's non-empty records as read with the reader options of
+    # Dialect(delimiter): those the fit read, then the rest lazily.
+    records: Iterator[list[str]] | None = None
 
 
 def detect_dialect(
@@ -67,51 +72,72 @@ def detect_dialect(
     its last record may be cut and is left out. A given ``delimiter`` skips
     delimiter detection.
     """
+    return read_dialect(sample, complete, delimiter)[0]
+
+
+def read_dialect(
+    sample: str, complete: bool, delimiter: str | None = None
+) -> tuple[Dialect, Iterator[list[str]] | None]:
+    """Detect the dialect of ``sample`` and return it with the sample's records.
+
+    The records are the non-empty ones that :func:`csv.reader` yields with
+    the dialect's reader options, taken from the parse that chose the
+    delimiter. They are None when no such parse matches the dialect: for a
+    given delimiter, a single column, or quoting after spaces or backslashes.
+    """
+    records: Iterator[list[str]] | None = None
     if delimiter is not None:
         reason = f"{DELIMITER_NAMES.get(delimiter, repr(delimiter))} by file type"
     else:
-        delimiter, reason = _detect_delimiter(sample, complete)
+        fit, reason = _detect_delimiter(sample, complete)
+        delimiter, records = fit.delimiter, fit.records
     skip_space = _quotes_follow_space(sample, delimiter)
     escape = "\\" if _has_backslash_quotes(sample, delimiter) else None
     if skip_space:
         reason += "; quoted fields start after a space"
+        records = None
     if escape:
         reason += "; quotes escaped with backslashes"
-    return Dialect(delimiter, '"', skip_space, escape, reason)
+        records = None
+    return Dialect(delimiter, '"', skip_space, escape, reason), records
 
 
-def _detect_delimiter(sample: str, complete: bool) -> tuple[str, str]:
+def _detect_delimiter(sample: str, complete: bool) -> tuple[_Fit, str]:
     fits = [_fit(sample, complete, delimiter) for delimiter in DELIMITERS]
     usable = [fit for fit in fits if fit.fields > 1]
     if not usable:
-        return ",", "one column; no candidate delimiter splits the lines"
+        return _Fit(",", 0.0, 1), "one column; no candidate delimiter splits the lines"
     best = max(fit.consistency for fit in usable)
     close = [fit for fit in usable if fit.consistency >= best - CONSISTENCY_SLACK]
     chosen = max(close, key=lambda fit: (fit.fields, -DELIMITERS.index(fit.delimiter)))
     name = DELIMITER_NAMES[chosen.delimiter]
     share = round(chosen.consistency * 100)
-    return chosen.delimiter, (
-        f"{name}: {share}% of sampled records have {chosen.fields} fields"
-    )
+    return chosen, f"{name}: {share}% of sampled records have {chosen.fields} fields"
 
 
 def _fit(sample: str, complete: bool, delimiter: str) -> _Fit:
-    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
-    counts: list[int] = []
+    if delimiter not in sample:
+        # Every record is one field, so this delimiter cannot be chosen.
+        return _Fit(delimiter, 1.0, 1)
+    stream = io.StringIO(sample, newline="")
+    reader = csv.reader(stream, **Dialect(delimiter).reader_options())
+    records: list[list[str]] = []
     try:
         for record in reader:
             if record:
-                counts.append(len(record))
-            if len(counts) > MAX_SAMPLE_RECORDS:
+                records.append(record)
+            if len(records) > MAX_SAMPLE_RECORDS:
                 break
     except csv.Error:
         return _Fit(delimiter, 0.0, 0)
+    rest = chain(records, filter(None, reader))
+    counts = list(map(len, records))
     if not complete and len(counts) > 1:
         counts.pop()
     if not counts:
-        return _Fit(delimiter, 0.0, 0)
+        return _Fit(delimiter, 0.0, 0, rest)
     fields, agreeing = Counter(counts).most_common(1)[0]
-    return _Fit(delimiter, agreeing / len(counts), fields)
+    return _Fit(delimiter, agreeing / len(counts), fields, rest)
 
 
 def _quotes_follow_space(sample: str, delimiter: str) -> bool:
