@@ -17,6 +17,8 @@ from sentinel.files._columns import (
     INTEGER_COLUMN,
     MIXED,
     TEXT,
+    convert_cell,
+    convert_cells,
     plan_columns,
 )
 from sentinel.files._dialect import (
@@ -158,6 +160,26 @@ def test_plan_columns_ragged_records() -> None:
 def test_plan_columns_wider_than_records() -> None:
     assert plan_columns([["1"], ["2"]], 3).kinds == (INTEGER_COLUMN, MIXED, MIXED)
     assert plan_columns([], 2).kinds == (MIXED, MIXED)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        HARD_VALUES,
+        ["007", "12", "", "NA", "1.5"] * 20,
+        [str(n) for n in range(50)] + ["0123", ""],
+    ],
+    ids=["empty", "distinct", "repeated", "mostly-distinct"],
+)
+def test_convert_cells_matches_convert_cell(values: list[str]) -> None:
+    expected = [convert_cell(value) for value in values]
+    assert [repr(value) for value in convert_cells(values)] == list(map(repr, expected))
+
+
+def test_convert_cells_keeps_none() -> None:
+    assert convert_cells([None, "1", None, "x"]) == [None, 1, None, "x"]
+    assert convert_cells([None] * 4 + ["1.5"]) == [None] * 4 + [1.5]
 
 
 def fit_by_full_parse(sample: str, complete: bool, delimiter: str) -> tuple[float, int]:

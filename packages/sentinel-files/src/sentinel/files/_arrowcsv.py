@@ -25,7 +25,7 @@ from sentinel.files._columns import (
     INTEGER_COLUMN,
     INTEGER_SYNTAX,
     TEXT,
-    convert_cell,
+    convert_cells,
 )
 from sentinel.files._dialect import Dialect
 
@@ -115,6 +115,4 @@ def _numbers(column: pa.Array, pattern: str, target: pa.DataType) -> list[Any]:
 
 
 def _cells(column: pa.Array) -> list[Any]:
-    return [
-        None if value is None else convert_cell(value) for value in column.to_pylist()
-    ]
+    return convert_cells(column.to_pylist())

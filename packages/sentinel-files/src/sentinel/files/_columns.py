@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from itertools import islice, zip_longest
-from typing import Any
+from typing import Any, cast
 
 INTEGER_SYNTAX = r"[+-]?(?:0|[1-9][0-9]*)"
 DECIMAL_SYNTAX = r"[+-]?(?:0|[1-9][0-9]*)?\.[0-9]+(?:[eE][+-]?[0-9]+)?"
@@ -53,6 +53,20 @@ def convert_cell(value: str) -> Any:
     return value
 
 
+def convert_cells(values: Sequence[str | None]) -> list[Any]:
+    """Convert fields as :func:`convert_cell` does, each distinct value once.
+
+    None stays None. Codes and categories repeat a few values many times,
+    so their columns convert with dictionary lookups, and equal text values
+    then share one object.
+    """
+    distinct = set(values)
+    if len(distinct) * 2 > len(values) and None not in distinct:
+        return list(map(convert_cell, cast("Sequence[str]", values)))
+    converted = {value: convert_cell(value) if value else None for value in distinct}
+    return list(map(converted.__getitem__, values))
+
+
 def _text(value: str) -> str | None:
     return value or None
 
@@ -93,17 +107,13 @@ def _numbers(function: Callable[[str], Any], allowed: bytes) -> ColumnConverter:
                 return list(map(function, column))
             except ValueError:
                 pass  # a cell does not fit its column; convert cell by cell
-        return list(map(convert_cell, column))
+        return convert_cells(column)
 
     return convert
 
 
 def _texts(column: tuple[str, ...]) -> Sequence[Any]:
     return [value or None for value in column] if "" in column else column
-
-
-def _cells(column: tuple[str, ...]) -> Sequence[Any]:
-    return list(map(convert_cell, column))
 
 
 class ColumnPlan:
@@ -199,4 +209,4 @@ def _column_converter(kind: str) -> ColumnConverter:
         return _numbers(float, BATCH_CHARACTERS[DECIMAL_COLUMN])
     if kind == TEXT:
         return _texts
-    return _cells
+    return convert_cells
