@@ -155,6 +155,16 @@ def windows_1252(path: Path) -> Path:
     return write(path, lines, encoding="cp1252")
 
 
+def latin_1(path: Path) -> Path:
+    lines = ["name,amount"] + [f"Année {n},{n}.5" for n in range(MANY_ROWS)]
+    return write(path, lines, encoding="latin-1")
+
+
+def greek(path: Path) -> Path:
+    lines = ["name,amount"] + [f"Αθήνα {n},{n:03d}" for n in range(MANY_ROWS)]
+    return write(path, lines, encoding="iso-8859-7")
+
+
 def blank_lines(path: Path) -> Path:
     lines = ["a,b"] + [f"{n},{n}" if n % 100 else "" for n in range(MANY_ROWS)]
     return write(path, lines)
@@ -191,7 +201,9 @@ EDGE_CASES: dict[str, tuple[Callable[[Path], Path], bool]] = {
     "one-column": (one_column, True),
     "tab-separated": (tab_separated, True),
     "empty-column": (empty_column, True),
-    "windows-1252": (windows_1252, False),
+    "windows-1252": (windows_1252, True),
+    "latin-1": (latin_1, True),
+    "iso-8859-7": (greek, True),
 }
 
 
@@ -287,16 +299,30 @@ def test_small_file_skips_pyarrow(
     assert "fits in the sample" in fell_back(caplog)[0]
 
 
-def test_arrow_falls_back_at_invalid_utf8_after_sample(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+# Files whose first MiB, from which the encoding is chosen, is valid, with
+# a byte after it that the encoding leaves undefined.
+LATE_INVALID = {
+    "utf-8": (
+        ["a,b"] + [f"{n},{PADDING}" for n in range(60_000)],
+        b"1,Nabre\x9eina\n",
+    ),
+    "cp1252": (
+        ["a;b"] + [f"{n};Nabrežina Š {PADDING}" for n in range(30_000)],
+        b"1;x\x81y\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(LATE_INVALID))
+def test_arrow_falls_back_at_late_invalid_byte(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, encoding: str
 ) -> None:
-    # The encoding is chosen from the first MiB, so the bad byte comes later.
-    lines = ["a,b"] + [f"{n},{PADDING}" for n in range(60_000)]
-    path = tmp_path / "late-cp1252.csv"
-    path.write_bytes(("\n".join(lines) + "\n").encode() + b"1,Nabre\x9eina\n")
+    lines, invalid = LATE_INVALID[encoding]
+    path = tmp_path / f"late-{encoding}.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding) + invalid)
     caplog.set_level(logging.DEBUG, logger="sentinel.files._csv")
     loaded = CsvFile.load(path)
-    assert loaded.encoding == "utf-8"
+    assert loaded.encoding == encoding
     with pytest.raises(InvalidFileError) as fast:
         list(loaded.typed_rows())
     assert fast.value.code == "encoding"
@@ -304,6 +330,15 @@ def test_arrow_falls_back_at_invalid_utf8_after_sample(
     with pytest.raises(InvalidFileError) as slow:
         list(loaded.typed_rows(engine="python"))
     assert str(fast.value) == str(slow.value)
+
+
+def test_arrow_reads_single_byte_text(tmp_path: Path) -> None:
+    path = windows_1252(tmp_path / "cp1252.csv")
+    loaded = CsvFile.load(path)
+    assert loaded.encoding == "cp1252"
+    rows = list(loaded.typed_rows())
+    assert rows[0] == ["Nabrežina Š 0", 0]
+    assert rows[-1] == [f"Nabrežina Š {MANY_ROWS - 1}", MANY_ROWS - 1]
 
 
 @pytest.mark.parametrize(

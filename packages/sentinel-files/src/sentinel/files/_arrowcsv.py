@@ -4,9 +4,9 @@ pyarrow parses the records in C++ and returns each column of a batch as
 strings. Each column is then typed with the rules of ``_columns``: an RE2
 match checks a whole column, and a cast to int64 or float64 converts it.
 A column that does not pass is converted cell by cell with ``convert_cell``.
-Anything pyarrow rejects (a ragged row, invalid UTF-8, a quoted record
-that spans two blocks) raises :class:`ArrowFallback`, and the caller reads
-the rest with the csv module.
+Anything pyarrow rejects (a ragged row, a byte invalid in the file's
+encoding, a quoted record that spans two blocks) raises
+:class:`ArrowFallback`, and the caller reads the rest with the csv module.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ DECIMAL_PATTERN = f"^{DECIMAL_SYNTAX}$"
 # once, so the block size bounds memory. A record with a line break that
 # spans two blocks makes pyarrow fail, and the csv module reads the rest.
 BLOCK_BYTES = 256 * 1024
+# pyarrow's name for the UTF-8 it parses without decoding.
+UTF8 = "utf8"
+UTF8_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
 
 
 class ArrowFallback(Exception):
@@ -46,21 +49,28 @@ class ArrowFallback(Exception):
 def arrow_typed_batches(
     path: Path,
     *,
+    encoding: str,
     dialect: Dialect,
     kinds: Sequence[str],
     na_values: frozenset[str],
 ) -> Iterator[tuple[int, Iterator[list[Any]]]]:
     """Yield the typed data rows after the header block by block, with counts.
 
-    Raises :class:`ArrowFallback` when pyarrow rejects the file. The rows
-    of the batches yielded before it are correct.
+    Raises :class:`ArrowFallback` when pyarrow rejects the file or a byte
+    is invalid in ``encoding``. The rows of the batches yielded before it
+    are correct.
     """
     names = [f"column{index}" for index in range(len(kinds))]
     try:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows_after_names=1, block_size=BLOCK_BYTES
+                column_names=names,
+                skip_rows_after_names=1,
+                block_size=BLOCK_BYTES,
+                # pyarrow 26.0.1 skips a UTF-8 byte-order mark, and decodes
+                # other encodings with Python's codecs.
+                encoding=UTF8 if encoding in UTF8_ENCODINGS else encoding,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=dialect.delimiter,
@@ -88,7 +98,7 @@ def arrow_typed_batches(
                 # block's rows would keep thousands of lists alive for the
                 # garbage collector to walk again and again.
                 yield batch.num_rows, map(list, zip(*columns, strict=True))
-    except pa.ArrowException as exc:
+    except (pa.ArrowException, UnicodeDecodeError) as exc:
         raise ArrowFallback(str(exc)) from exc
 
 

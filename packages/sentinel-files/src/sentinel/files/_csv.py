@@ -33,7 +33,9 @@ NA_VALUES = ("", "#N/A", "N/A", "NA", "NULL", "NaN", "\\N", "n/a", "null")
 # The record parsers of typed_rows: "auto" uses pyarrow when it reads the
 # file exactly as the csv module does, and "python" always uses the csv module.
 ENGINES = ("auto", "python")
-ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
+# pyarrow reads UTF-8 itself and decodes the single-byte encodings with
+# Python's codecs, so it reads the same text as the csv module.
+ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-7"})
 
 logger = logging.getLogger(__name__)
 
@@ -271,11 +273,11 @@ class CsvFile(DataFile):
         ("0123"), spaces, thousands separators or decimal commas stay text,
         and so does "NA" unless ``na_values`` lists it.
 
-        ``engine="auto"`` parses UTF-8 files with pyarrow's CSV reader when
-        it reads them as the csv module does, and falls back to the csv
-        module at the first record pyarrow rejects (a ragged row, invalid
-        UTF-8); ``engine="python"`` always uses the csv module. Both yield
-        the same rows.
+        ``engine="auto"`` parses UTF-8 and single-byte encoded files with
+        pyarrow's CSV reader when it reads them as the csv module does, and
+        falls back to the csv module at the first record pyarrow rejects (a
+        ragged row, a byte invalid in the encoding); ``engine="python"``
+        always uses the csv module. Both yield the same rows.
         """
         if engine not in ENGINES:
             raise ValueError(
@@ -331,7 +333,11 @@ class CsvFile(DataFile):
         from sentinel.files._arrowcsv import arrow_typed_batches
 
         return arrow_typed_batches(
-            self.path, dialect=self.dialect, kinds=plan.kinds, na_values=self._na
+            self.path,
+            encoding=self.encoding,
+            dialect=self.dialect,
+            kinds=plan.kinds,
+            na_values=self._na,
         )
 
     def column_plan(self) -> ColumnPlan:
@@ -385,7 +391,7 @@ def _arrow_format_reason(
 ) -> str | None:
     """Return the feature that pyarrow reads unlike the csv module, or None."""
     if encoding not in ARROW_ENCODINGS:
-        return f"encoding {encoding} is not UTF-8"
+        return f"encoding {encoding} is neither UTF-8 nor a single-byte encoding"
     if comment_lines:
         return "the file starts with comment lines"
     if dialect.skipinitialspace:
