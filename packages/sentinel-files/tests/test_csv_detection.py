@@ -6,10 +6,11 @@ import csv
 import io
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from sentinel.files import detect_dialect
+from sentinel.files import CsvFile, detect_dialect
 from sentinel.files._columns import (
     DECIMAL,
     DECIMAL_COLUMN,
@@ -273,6 +274,31 @@ def test_read_dialect_without_records() -> None:
     dialect, records = read_dialect(escaped, True)
     assert dialect.escapechar == "\\"
     assert records is None
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["id,code,note"] + [f'{n},{n % 50:03d},"a, {n}"' for n in range(9000)],
+        ["id;x"] + [f"{n};{n}.5" if n % 9 else "" for n in range(9000)],
+        ["a,b"] + [f'{n},"line\nbreak {n}"' for n in range(9000)],
+        ['a, "b"'] + [f'{n}, "{n}"' for n in range(9000)],
+    ],
+    ids=["quoted-commas", "blank-lines", "quoted-newlines", "space-before-quote"],
+)
+def test_column_plan_equals_fresh_parse(tmp_path: Path, lines: list[str]) -> None:
+    path = tmp_path / "sample.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = CsvFile.load(path)
+    reader = csv.reader(
+        io.StringIO(loaded._sample, newline=""), **loaded.dialect.reader_options()
+    )
+    records = [record for record in reader if record]
+    assert not loaded._sample_complete
+    records.pop()
+    expected = plan_columns(records[1:], len(loaded.header)).kinds
+    assert loaded.column_plan().kinds == expected
+    assert loaded.column_plan() is loaded.column_plan()
 
 
 def guess_by_byte(data: bytes) -> str:

@@ -353,11 +353,11 @@ class CsvFile(DataFile):
 
     def _read_sample_records(self) -> list[list[str]]:
         """Return the sample's non-empty records, header included."""
-        if self._sample_records is not None:
-            # Dialect detection read them, or their first part, already.
-            records = list(self._sample_records)
-            self._sample_records = None
-            return records
+        # Dialect detection read them, or their first part, already. The
+        # reader is dropped before use because it can be read only once.
+        detected, self._sample_records = self._sample_records, None
+        if detected is not None:
+            return list(detected)
         with io.StringIO(self._sample, newline="") as stream:
             reader = csv.reader(stream, **self.dialect.reader_options())
             return [record for record in reader if record]
