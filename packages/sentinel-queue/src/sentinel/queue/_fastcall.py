@@ -227,8 +227,8 @@ class ScriptCaller:
         ]
         encoding, errors = self._encoding, self._errors
         for arg in args:
-            # Exact type checks first: they cover every argument the queue
-            # sends and cost less than isinstance on the hot path.
+            # Exact type checks come first because they cover every argument
+            # the queue sends and cost less than isinstance.
             kind = type(arg)
             if kind is str:
                 value = arg.encode(encoding, errors)
