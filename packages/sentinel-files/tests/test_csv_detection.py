@@ -85,7 +85,7 @@ HARD_VALUES = [
 
 
 def kind_by_cell(values: list[str]) -> str:
-    """The kind rule applied to one value at a time."""
+    """Apply the kind rule to one value at a time."""
     values = [value for value in values if value != ""]
     if not values:
         return MIXED
@@ -184,7 +184,7 @@ def test_convert_cells_keeps_none() -> None:
 
 
 def fit_by_full_parse(sample: str, complete: bool, delimiter: str) -> tuple[float, int]:
-    """Consistency and field count of a delimiter, parsing every candidate."""
+    """Return the consistency and field count of ``delimiter`` from a full parse."""
     reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
     counts = []
     for record in reader:
@@ -245,13 +245,20 @@ def test_detect_dialect_reason_past_record_limit() -> None:
     assert reason == "comma: 100% of sampled records have 2 fields"
 
 
-@pytest.mark.parametrize("sample", SAMPLES.values(), ids=SAMPLES.keys())
-def test_read_dialect_records_match_fresh_reader(sample: str) -> None:
+# Samples where no candidate splits a line, so detection keeps no records.
+ONE_COLUMN_SAMPLES = {"absent candidates", "empty"}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_read_dialect_records_match_fresh_reader(name: str) -> None:
+    sample = SAMPLES[name]
     dialect, records = read_dialect(sample, True)
+    if name in ONE_COLUMN_SAMPLES:
+        assert records is None
+        return
+    assert records is not None
     fresh = csv.reader(io.StringIO(sample, newline=""), **dialect.reader_options())
-    expected = [record for record in fresh if record]
-    if records is not None:
-        assert list(records) == expected
+    assert list(records) == [record for record in fresh if record]
 
 
 def test_read_dialect_records_past_record_limit() -> None:
@@ -302,7 +309,7 @@ def test_column_plan_equals_fresh_parse(tmp_path: Path, lines: list[str]) -> Non
 
 
 def guess_by_byte(data: bytes) -> str:
-    """The single-byte encoding rule, checking one byte at a time."""
+    """Apply the single-byte encoding rule one byte at a time."""
     high = [byte for byte in data if byte >= 0x80]
     runs: list[int] = []
     length = 0
