@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -237,6 +238,46 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def run_sentinel(
+    cwd: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sentinel.core", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_commands_find_running_agent_server(
+    tmp_path: Path, make_worker_env: Callable[[str], dict[str, str]]
+) -> None:
+    env = make_worker_env("unused")
+    env.pop("SENTINEL__QUEUE__URL", None)
+    env.pop("SENTINEL__QUEUE__NAME", None)
+    agent = RunningAgent(tmp_path, env)
+    server_file = tmp_path / ".sentinel" / "redis" / "server.json"
+    try:
+        agent.queue.enqueue("qtest.echo", {"n": 1})
+        status = run_sentinel(tmp_path, env, "queue", "status", "--json")
+        info = run_sentinel(tmp_path, env, "redis", "info", "--json")
+        recorded = json.loads(server_file.read_text(encoding="utf-8"))
+        agent.ctrl_c()
+    finally:
+        agent.finish()
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["queue"] == "default"
+    assert sum(report["counts"].values()) >= 1
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout)["url"] == recorded["url"]
+    assert recorded["pid"] == agent.server_pid
+    assert not server_file.exists()
 
 
 def test_ctrl_c_lets_running_job_finish(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         QueueConnectionError,
         QueueError,
         RecordError,
+        ServerNotFoundError,
         ServerStartError,
     )
     from sentinel.queue._job import Job
@@ -28,7 +29,11 @@ if TYPE_CHECKING:
     from sentinel.queue._pool import WorkerPool
     from sentinel.queue._producer import Producer
     from sentinel.queue._queue import Batch, Queue, connect
-    from sentinel.queue._server import EmbeddedRedis, find_free_port
+    from sentinel.queue._server import (
+        EmbeddedRedis,
+        find_free_port,
+        find_running_server,
+    )
     from sentinel.queue._worker import JobContext, Worker
 
 _MODULES = {
@@ -51,11 +56,13 @@ _MODULES = {
     "QueueKeys": "_keys",
     "RecordError": "_errors",
     "RedisModel": "_model",
+    "ServerNotFoundError": "_errors",
     "ServerStartError": "_errors",
     "Worker": "_worker",
     "WorkerPool": "_pool",
     "connect": "_queue",
     "find_free_port": "_server",
+    "find_running_server": "_server",
 }
 
 __all__ = [
@@ -78,11 +85,13 @@ __all__ = [
     "QueueKeys",
     "RecordError",
     "RedisModel",
+    "ServerNotFoundError",
     "ServerStartError",
     "Worker",
     "WorkerPool",
     "connect",
     "find_free_port",
+    "find_running_server",
 ]
 
 

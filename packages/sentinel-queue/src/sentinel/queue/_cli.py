@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
@@ -17,10 +18,11 @@ import click
 from sentinel.core import Config, ConfigError, PluginHost, bootstrap
 from sentinel.queue._connect import check_connection
 from sentinel.queue._cron import Schedule, Scheduler
-from sentinel.queue._errors import QueueError
+from sentinel.queue._errors import QueueError, ServerNotFoundError
 from sentinel.queue._outcome import default_worker_name
 from sentinel.queue._pool import PARENT_PID_ENV, WorkerPool, worker_command
 from sentinel.queue._queue import Queue
+from sentinel.queue._server import find_running_server
 from sentinel.queue._threads import MAX_THREADS, WorkerThreads, threads_setting
 from sentinel.queue._worker import (
     BATCH_SECONDS,
@@ -41,6 +43,27 @@ def _load() -> tuple[PluginHost, Config, Any]:
     return state.host, state.config, state
 
 
+def server_url(section: dict[str, Any]) -> str:
+    """Return ``queue.url``, or the URL of the running agent's embedded server.
+
+    With ``queue.url`` null, ``sentinel run`` in this folder records its
+    embedded server in ``queue.data_dir``. A command run beside it uses that
+    server while its pid is alive and the server reports that pid.
+    """
+    url = section.get("url")
+    if url:
+        return str(url)
+    data_dir = Path.cwd() / str(section.get("data_dir"))
+    try:
+        return find_running_server(data_dir)
+    except ServerNotFoundError as exc:
+        raise click.ClickException(
+            f"queue.url is not set and {exc}; start 'sentinel run' in this folder "
+            f"to use its embedded server, or set queue.url in the config or "
+            f"SENTINEL__QUEUE__URL=redis://127.0.0.1:6379/0"
+        ) from exc
+
+
 def _queue(config: Config, name: str | None) -> Queue:
     """Return the configured queue after checking that its server answers.
 
@@ -50,15 +73,10 @@ def _queue(config: Config, name: str | None) -> Queue:
     section = dict(config.section("queue"))
     if name:
         section["name"] = name
-    if not section.get("url"):
-        raise click.ClickException(
-            "queue.url is not set; set it in the config or with "
-            "SENTINEL__QUEUE__URL=redis://127.0.0.1:6379/0, or let "
-            "'sentinel run' start the embedded server and the workers"
-        )
+    url = server_url(section)
     try:
-        queue = Queue.from_config(section)
-        check_connection(queue.client, str(section["url"]))
+        queue = Queue.from_config(section, url)
+        check_connection(queue.client, url)
     except QueueError as exc:
         raise click.ClickException(str(exc)) from exc
     return queue

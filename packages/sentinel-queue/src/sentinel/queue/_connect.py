@@ -110,7 +110,8 @@ def check_connection(client: Any, url: str) -> None:
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         raise QueueConnectionError(
             f"cannot reach Redis at {redact(url)} ({exc}); start the server, "
-            f"correct queue.url, or set it to null to use the embedded server"
+            f"correct queue.url, or set queue.url to null: 'sentinel run' then "
+            f"starts an embedded server, and commands run in its folder use it"
         ) from exc
     except redis.RedisError as exc:
         raise QueueConnectionError(

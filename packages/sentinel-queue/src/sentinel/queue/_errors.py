@@ -25,6 +25,10 @@ class QueueConnectionError(QueueError):
     """The Redis server of the queue cannot be reached or refuses the client."""
 
 
+class ServerNotFoundError(QueueConnectionError):
+    """``queue.url`` is null and no running embedded server was found to use."""
+
+
 class JobTimeoutError(QueueError):
     """A job ran longer than its timeout and was interrupted."""
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sentinel.queue._cli import _load
+from sentinel.queue._cli import _load, server_url
 from sentinel.queue._connect import check_connection, connect_url, redact
 from sentinel.queue._errors import QueueError
 from sentinel.queue._keys import PREFIX
@@ -29,18 +29,13 @@ SIZE_COMMANDS = {
 
 def _client() -> tuple[Any, str]:
     _, config, _ = _load()
-    url = config.section("queue").get("url")
-    if not url:
-        raise click.ClickException(
-            "queue.url is not set; set it in the config or with "
-            "SENTINEL__QUEUE__URL=redis://127.0.0.1:6379/0"
-        )
+    url = server_url(config.section("queue"))
     try:
-        client = connect_url(str(url))
-        check_connection(client, str(url))
+        client = connect_url(url)
+        check_connection(client, url)
     except QueueError as exc:
         raise click.ClickException(str(exc)) from exc
-    return client, str(url)
+    return client, url
 
 
 def _emit(value: Any, as_json: bool, lines: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -15,13 +16,17 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from sentinel.queue._errors import ServerStartError
+from sentinel.queue._errors import ServerNotFoundError, ServerStartError
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 CONFIG_NAME = "valkey.conf"
 LOG_NAME = "valkey.log"
+# Records the URL and pid of the running server, so that commands run beside
+# 'sentinel run' find its random port without queue.url.
+SERVER_FILE_NAME = "server.json"
+PROBE_TIMEOUT = 2.0
 
 
 def find_free_port() -> int:
@@ -90,6 +95,11 @@ class EmbeddedRedis:
         """The file that receives the server's own log."""
         return self.data_dir / LOG_NAME
 
+    @property
+    def server_file(self) -> Path:
+        """The file that records :attr:`url` and :attr:`pid` while the server runs."""
+        return self.data_dir / SERVER_FILE_NAME
+
     def start(self, timeout: float = 10.0) -> None:
         """Start the server and wait until it answers PING."""
         if self.running:
@@ -114,7 +124,19 @@ class EmbeddedRedis:
                 start_new_session=True,
             )
         self._wait_ready(timeout)
+        self._write_server_file()
         logger.info("embedded redis %s started (pid %s)", self.url, self._process.pid)
+
+    def _write_server_file(self) -> None:
+        assert self._process is not None
+        record = {"url": self.url, "pid": self._process.pid}
+        # Written aside and renamed, so a reader never sees half a file.
+        partial = self.server_file.with_suffix(".json.tmp")
+        partial.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        partial.replace(self.server_file)
+
+    def _remove_server_file(self) -> None:
+        self.server_file.unlink(missing_ok=True)
 
     def _config_text(self) -> str:
         lines = [
@@ -183,6 +205,7 @@ class EmbeddedRedis:
                 process.kill()
                 process.wait()
         self._process = None
+        self._remove_server_file()
         logger.info("embedded redis %s stopped", self.url)
 
     def kill(self) -> None:
@@ -194,6 +217,7 @@ class EmbeddedRedis:
             process.kill()
         process.wait()
         self._process = None
+        self._remove_server_file()
 
     def terminate(self) -> None:
         """Send SIGTERM without waiting; the server saves its data and exits."""
@@ -220,3 +244,63 @@ class EmbeddedRedis:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<EmbeddedRedis port={self.port} {state} data_dir={self.data_dir}>"
+
+
+def find_running_server(data_dir: str | os.PathLike[str]) -> str:
+    """Return the URL of the embedded server that runs with its data in ``data_dir``.
+
+    The server file names the URL and pid. The pid must be alive and the
+    server at the URL must report that pid, so a file left by a killed agent,
+    or another server that took the port since, is never used. Raises
+    :class:`ServerNotFoundError` saying which check failed.
+    """
+    path = Path(data_dir).resolve() / SERVER_FILE_NAME
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        url, pid = str(record["url"]), int(record["pid"])
+    except FileNotFoundError:
+        raise ServerNotFoundError(
+            f"no embedded server is running with its data in {path.parent} "
+            f"({path.name} is missing)"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ServerNotFoundError(f"{path} cannot be read ({exc})") from None
+    if not _process_alive(pid):
+        raise ServerNotFoundError(
+            f"{path} names the embedded server {url} with pid {pid}, which is not "
+            f"running (the agent that started it was killed)"
+        )
+    answered = _server_pid(url)
+    if answered != pid:
+        raise ServerNotFoundError(
+            f"{path} names the embedded server {url} with pid {pid}, but "
+            + (
+                "no server responds at that URL"
+                if answered is None
+                else f"the server there has pid {answered}"
+            )
+        )
+    return url
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # The process exists but belongs to another user.
+        return True
+    return True
+
+
+def _server_pid(url: str) -> int | None:
+    client = redis.Redis.from_url(
+        url, socket_timeout=PROBE_TIMEOUT, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        return int(client.info("server")["process_id"])
+    except (redis.RedisError, OSError, KeyError, ValueError):
+        return None
+    finally:
+        client.close()
