@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from pathlib import Path
+
+import pytest
 
 from sentinel.files import CsvFile, XlsxFile
 from sentinel.files._columns import convert_cell
@@ -91,6 +94,34 @@ def test_ragged_and_blank_rows_are_converted_cell_by_cell(tmp_path: Path) -> Non
     assert [issue.row for issue in loaded.warnings if issue.code == "ragged-row"] == [
         2,
         3,
+    ]
+
+
+@pytest.mark.parametrize("na_values", [False, True], ids=["na-off", "na-on"])
+def test_small_file_typed_rows_equal_file_batches(
+    tmp_path: Path, na_values: bool
+) -> None:
+    lines = ["id,price,code,note", "", "1,2.5,007,NA", ",,,", '2,x,12,"a,\nb"']
+    lines += ["", "3,0.5", "4,1.5,1,a,extra", "NA,NA,NA,NA"] * 50
+    path = write(tmp_path / "small.csv", lines)
+    loaded = CsvFile.load(path, na_values=na_values)
+    assert loaded._sample_complete
+    plan = loaded.column_plan()
+    assert loaded._sample_rows is not None
+    batches = [
+        [
+            [("" if value in loaded.na_values else value) for value in record]
+            for record in batch
+        ]
+        for batch in loaded._batches()
+    ]
+    expected = list(chain.from_iterable(map(plan.convert, batches)))
+    assert list(loaded.typed_rows()) == expected
+    assert list(loaded.typed_rows(engine="python")) == expected
+    assert expected[:3] == [
+        [1, 2.5, "007", None if na_values else "NA"],
+        [None, None, None, None],
+        [2, "x", 12, "a,\nb"],
     ]
 
 

@@ -69,6 +69,7 @@ class CsvFile(DataFile):
         "_sample",
         "_sample_complete",
         "_sample_records",
+        "_sample_rows",
         "comment_lines",
         "dialect",
         "encoding",
@@ -99,6 +100,7 @@ class CsvFile(DataFile):
         self._sample = ""
         self._sample_complete = False
         self._sample_records: Iterator[list[str]] | None = None
+        self._sample_rows: list[list[str]] | None = None
         self._plan: ColumnPlan | None = None
 
     def _parse(self) -> None:
@@ -115,6 +117,7 @@ class CsvFile(DataFile):
             self._sample, self._sample_complete, self.fixed_delimiter
         )
         self._plan = None
+        self._sample_rows = None
         with self._reader() as reader:
             header = next(filter(None, reader), None)
         if header is None:
@@ -308,6 +311,12 @@ class CsvFile(DataFile):
         yield from islice(self._python_typed_rows(plan), yielded, None)
 
     def _python_typed_rows(self, plan: ColumnPlan) -> Iterator[list[Any]]:
+        rows = self._sample_rows
+        if rows is not None:
+            # The sample is the whole file, and column_plan parsed it already.
+            for start in range(0, len(rows), BATCH_ROWS):
+                yield from plan.convert(rows[start : start + BATCH_ROWS])
+            return
         na = self._na
         for batch in self._batches():
             yield from plan.convert(_blank_na(batch, na) if na else batch)
@@ -349,6 +358,9 @@ class CsvFile(DataFile):
             if self._na:
                 records = _blank_na(records, self._na)
             self._plan = plan_columns(records[1:], len(self.header))
+            # Blank records yield no typed rows, so the sample's non-empty
+            # records are all that typed_rows needs from a whole-file sample.
+            self._sample_rows = records[1:] if self._sample_complete else None
         return self._plan
 
     def _read_sample_records(self) -> list[list[str]]:
