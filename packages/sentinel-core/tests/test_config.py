@@ -268,7 +268,10 @@ BOUNDED = ConfigSection(
 
 @pytest.mark.parametrize(
     ("port", "expected"),
-    [pytest.param(-1, ">= 0", id="below"), pytest.param(70000, "<= 65535", id="above")],
+    [
+        pytest.param(-1, "an integer from 0 to 65535", id="below"),
+        pytest.param(70000, "an integer from 0 to 65535", id="above"),
+    ],
 )
 def test_field_bounds_reject_out_of_range(
     tmp_path: Path, port: int, expected: str

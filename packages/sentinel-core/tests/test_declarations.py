@@ -87,7 +87,7 @@ def test_declared_section_validates_config(tmp_path: Path) -> None:
     assert section.defaults() == {"port": 8000, "token": None}
     config_file = tmp_path / "sentinel.yaml"
     config_file.write_text("default:\n  svc:\n    port: 0\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=">= 1"):
+    with pytest.raises(ConfigError, match="an integer from 1 to 65535"):
         load_config(config_file, None, [section], environ={})
 
 

@@ -141,3 +141,12 @@ def test_public_api_all_is_sorted() -> None:
 def test_no_namespace_init() -> None:
     src = Path(sentinel.queue.__file__).parent.parent
     assert not (src / "__init__.py").exists()
+
+
+def test_declared_url_schemes_match_clients() -> None:
+    from sentinel.core import plugin_declarations
+    from sentinel.queue._connect import CLUSTER_SCHEME, PLAIN_SCHEMES, SENTINEL_SCHEME
+
+    section = plugin_declarations("sentinel.queue.plugin").section("queue")
+    declared = set(section.fields["url"].schemes)
+    assert declared == {*PLAIN_SCHEMES, CLUSTER_SCHEME, SENTINEL_SCHEME}

@@ -127,10 +127,12 @@ def test_startup_rejects_workers_below_one(
     value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SENTINEL__QUEUE__WORKERS", value)
     monkeypatch.delenv("SENTINEL__QUEUE__URL", raising=False)
     monkeypatch.delenv("SENTINEL_CONFIG", raising=False)
     host, config = bootstrap()
+    # Loading rejects the value first; this checks the plugin's own check,
+    # for a host that builds its config without the declared bounds.
+    config.values["queue"]["workers"] = int(value)
     agent = Agent(config, host, tmp_path)
     with pytest.raises(ConfigError, match=f"queue.workers is {value}; expected"):
         plugin.sentinel_startup(agent)
@@ -159,9 +161,16 @@ def status_output(url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
         (lambda port: f"redis://:wrong-pw@127.0.0.1:{port}/0", "rejected the password"),
         (lambda port: f"redis://127.0.0.1:{port}/0", "needs a password"),
         (lambda port: "redis://127.0.0.1:1/0", "cannot reach Redis"),
-        (lambda port: "notaurl", "is not a Redis URL"),
+        (lambda port: "notaurl", "expected a URL that starts with one of redis://"),
+        (lambda port: "redis://127.0.0.1:notaport/0", "is not a Redis URL"),
     ],
-    ids=["wrong-password", "missing-password", "unreachable", "not-a-url"],
+    ids=[
+        "wrong-password",
+        "missing-password",
+        "unreachable",
+        "not-a-url",
+        "bad-port",
+    ],
 )
 def test_status_names_url_and_fix(
     password_server: EmbeddedRedis,

@@ -502,6 +502,8 @@ def _validate_value(
         _type_error(path, value, f"one of {choices}", config)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         _check_bounds(value, spec, path, config)
+    if isinstance(value, str) and spec.schemes:
+        _check_scheme(value, spec, path, config)
     if expected is list and spec.fields:
         for index, item in enumerate(value):
             if isinstance(item, dict):
@@ -518,10 +520,27 @@ def _expected_name(expected: Any) -> str:
 def _check_bounds(
     value: float, spec: Field, path: tuple[str, ...], config: Config
 ) -> None:
-    if spec.minimum is not None and value < spec.minimum:
-        _type_error(path, value, f"a number >= {spec.minimum}", config)
-    if spec.maximum is not None and value > spec.maximum:
-        _type_error(path, value, f"a number <= {spec.maximum}", config)
+    low, high = spec.minimum, spec.maximum
+    if (low is None or value >= low) and (high is None or value <= high):
+        return
+    kind = _expected_name(spec.type)
+    if low is not None and high is not None:
+        expected = f"{kind} from {low} to {high}"
+    elif low is not None:
+        expected = f"{kind} >= {low}"
+    else:
+        expected = f"{kind} <= {high}"
+    _type_error(path, value, expected, config)
+
+
+def _check_scheme(
+    value: str, spec: Field, path: tuple[str, ...], config: Config
+) -> None:
+    scheme, separator, _ = value.partition("://")
+    if separator and scheme in spec.schemes:
+        return
+    forms = ", ".join(f"{name}://" for name in spec.schemes)
+    _type_error(path, value, f"a URL that starts with one of {forms}", config)
 
 
 def url_password(value: str) -> str | None:

@@ -61,6 +61,7 @@ _FIELD_KEYS = {
     "fields",
     "minimum",
     "maximum",
+    "schemes",
 }
 
 
@@ -224,4 +225,5 @@ def _field(body: Any, where: str) -> Field:
         fields=_fields(body.get("fields", {}), where),
         minimum=body.get("minimum"),
         maximum=body.get("maximum"),
+        schemes=tuple(body.get("schemes", ())),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -69,6 +70,9 @@ def _field_schema(spec: Field) -> dict[str, Any]:
         schema["minimum"] = spec.minimum
     if spec.maximum is not None:
         schema["maximum"] = spec.maximum
+    if spec.schemes:
+        alternatives = "|".join(re.escape(scheme) for scheme in spec.schemes)
+        schema["pattern"] = f"^({alternatives})://"
     if spec.type is list and spec.fields:
         schema["items"] = {
             "type": "object",

@@ -47,8 +47,9 @@ class Field:
     those types for a value that may take either, such as ``(bool, list)``
     (declared as ``type = ["bool", "list"]``). ``nullable``
     allows ``null`` in addition to the type. ``minimum`` and ``maximum`` bound
-    a number (inclusive); a list of mappings validates each item against
-    ``fields``.
+    a number (inclusive). ``schemes`` lists the URL schemes a string must
+    start with, as in ``redis://``. A list of mappings validates each item
+    against ``fields``.
     """
 
     type: Any
@@ -60,6 +61,7 @@ class Field:
     fields: dict[str, Field] = field(default_factory=dict)
     minimum: float | None = None
     maximum: float | None = None
+    schemes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,11 @@ def _load() -> tuple[PluginHost, Config, Any]:
     """Return the host, config and CLI state of this command."""
     state = click.get_current_context().obj
     if state is None or not hasattr(state, "host"):
-        host, config = bootstrap()
+        # Run without the sentinel CLI, whose group turns errors into messages.
+        try:
+            host, config = bootstrap()
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
         return host, config, None
     return state.host, state.config, state
 
