@@ -48,6 +48,20 @@ BAD_VALUES = [
         id="web-port",
     ),
     pytest.param(
+        "files: {quiet_seconds: -1}",
+        "files.quiet_seconds",
+        "-1",
+        "expected a number >= 0",
+        id="files-quiet-seconds",
+    ),
+    pytest.param(
+        "files: {settle_seconds: -0.5}",
+        "files.settle_seconds",
+        "-0.5",
+        "expected a number >= 0",
+        id="files-settle-seconds",
+    ),
+    pytest.param(
         "box: {api_url: 'ftp://box.example'}",
         "box.api_url",
         "'ftp://box.example'",
@@ -118,7 +132,10 @@ def test_queue_url_schemes_accepted(workdir: Path, url: str) -> None:
 
 
 def test_bounds_accept_limits(workdir: Path) -> None:
-    section = "{queue: {workers: 1, threads: 256, fetch_linger: 0.1}, web: {port: 0}}"
+    section = (
+        "{queue: {workers: 1, threads: 256, fetch_linger: 0.1}, web: {port: 0},"
+        " files: {quiet_seconds: 0, settle_seconds: 0}}"
+    )
     path = workdir / "b.yaml"
     path.write_text(f"default: {section}\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(path), "config", "show"])
@@ -141,5 +158,6 @@ def test_schema_states_bounds_and_schemes(workdir: Path) -> None:
     properties = json.loads(result.output)["properties"]
     assert properties["queue"]["properties"]["workers"]["minimum"] == 1
     assert properties["web"]["properties"]["port"]["maximum"] == 65535
+    assert properties["files"]["properties"]["quiet_seconds"]["minimum"] == 0
     pattern = properties["queue"]["properties"]["url"]["pattern"]
     assert pattern.startswith("^(redis|rediss|unix|redis\\+cluster")

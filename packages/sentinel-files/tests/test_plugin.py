@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import sentinel.files
-from sentinel.core import FILE_FORMAT, QUEUE_TASK, PluginHost
+from sentinel.core import (
+    FILE_FORMAT,
+    QUEUE_TASK,
+    Agent,
+    ConfigError,
+    PluginHost,
+    bootstrap,
+)
 from sentinel.files import plugin
 from sentinel.files._routes import load_routes
 from sentinel.files._service import count_files
@@ -40,3 +49,28 @@ def test_build_routes_excludes_output_folders_inside_inbox(tmp_path: Path) -> No
     (route,) = load_routes(settings, tmp_path)
     root = tmp_path.resolve()
     assert route.exclude == (root / "done", root / "failed")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("quiet_seconds", -1),
+        ("settle_seconds", -0.5),
+        ("poll_interval", 0),
+        ("quiet_seconds", "soon"),
+    ],
+    ids=["quiet-negative", "settle-negative", "poll-zero", "quiet-text"],
+)
+def test_startup_rejects_bad_timing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: object
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SENTINEL_CONFIG", raising=False)
+    host, config = bootstrap()
+    # Loading rejects these values first; this checks the plugin's own check,
+    # for a host that builds its config without the declared bounds.
+    config.values["files"][key] = value
+    agent = Agent(config, host, tmp_path)
+    with pytest.raises(ConfigError, match=rf"files\.{key} is {value!r}; expected"):
+        plugin.sentinel_startup(agent)
+    assert not agent.has_service("files")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentinel.core import QUEUE_TASK
+from sentinel.core import QUEUE_TASK, ConfigError
 from sentinel.files._moves import REASON_SUFFIX
 from sentinel.files._routes import RouteConfig, check_folders, check_tasks, load_routes
 from sentinel.files._watcher import FolderWatcher, ReadyFile, Route
@@ -25,6 +25,10 @@ STATE_FILE = "files-watcher.json"
 FOLLOW_INTERVAL = 1.0
 FOLLOW_BATCH = 200
 MAX_SEEN_JOBS = 10_000
+# Timing keys of the files section with the smallest value each accepts.
+# Config loading checks the bounds that plugin.toml declares; this repeats
+# them for a config built without those declarations.
+TIMING_MINIMUMS = {"settle_seconds": 0.0, "quiet_seconds": 0.0, "poll_interval": 0.01}
 
 
 class FilesService:
@@ -50,6 +54,7 @@ class FilesService:
         invalid route setting.
         """
         settings = agent.settings.get("files") or {}
+        check_timing(settings)
         routes = load_routes(settings, agent.workdir)
         check_folders(routes)
         check_tasks(routes, agent.host.registry.names(QUEUE_TASK))
@@ -106,6 +111,20 @@ class FilesService:
         if self.follower is not None:
             self.follower.stop()
             self.follower = None
+
+
+def check_timing(settings: Mapping[str, Any]) -> None:
+    """Reject a timing setting that is not a number or is below its minimum."""
+    for key, minimum in TIMING_MINIMUMS.items():
+        value = settings.get(key)
+        if value is None:
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or value < minimum:
+            raise ConfigError(
+                f"files.{key} is {value!r}; expected a number of seconds >= "
+                f"{minimum:g}; set files.{key}: 1.0, for example"
+            )
 
 
 def build_watcher(
