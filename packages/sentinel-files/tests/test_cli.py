@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from sentinel.files._base import MAX_KEYS_LISTED
 from sentinel.files._cli import files
+
+CORPUS = Path(
+    os.environ.get(
+        "SENTINEL_CORPUS",
+        Path(__file__).resolve().parents[3].parent / "shared" / "corpus",
+    )
+)
 
 
 def test_inspect_prints_dialect_and_shape(tmp_path: Path) -> None:
@@ -36,7 +46,10 @@ def test_inspect_rejected_file_exits_one(tmp_path: Path) -> None:
     path.write_text('<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>')
     result = CliRunner().invoke(files, ["inspect", str(path)])
     assert result.exit_code == 1
-    assert "entity expansion is refused" in result.output
+    assert "the document declares the entity 'a'" in result.output
+    assert "entity declarations are rejected because expanding them" in (result.output)
+    assert "exhaust memory (billion laughs" in result.output
+    assert "hint: Remove the entity declarations from the DOCTYPE" in result.output
 
 
 def test_inspect_unsupported_format_names_it(tmp_path: Path) -> None:
@@ -45,3 +58,51 @@ def test_inspect_unsupported_format_names_it(tmp_path: Path) -> None:
     result = CliRunner().invoke(files, ["inspect", "--json", str(path)])
     assert result.exit_code == 1
     assert json.loads(result.output)["error"]["code"] == "unsupported-format"
+
+
+def inspect_json(path: Path) -> dict[str, object]:
+    result = CliRunner().invoke(files, ["inspect", "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    summary: dict[str, object] = json.loads(result.output)["summary"]
+    return summary
+
+
+def test_inspect_lists_all_corpus_keys() -> None:
+    path = CORPUS / "yaml" / "cassandra.yaml"
+    if not path.is_file():
+        pytest.skip(f"corpus file not found at {path}; set SENTINEL_CORPUS")
+    # The corpus manifest states 87 top-level keys for this file.
+    summary = inspect_json(path)
+    assert summary["top_level_key_count"] == 87
+    keys = summary["top_level_keys"]
+    assert isinstance(keys, list)
+    assert len(keys) == 87
+    assert keys[0] == "cluster_name"
+    text = CliRunner().invoke(files, ["inspect", str(path)]).output
+    assert "top_level_key_count: 87" in text
+    assert "showing" not in text
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"], ids=["json", "yaml"])
+def test_inspect_says_keys_were_cut(tmp_path: Path, suffix: str) -> None:
+    total = MAX_KEYS_LISTED + 37
+    document = {f"key{index}": index for index in range(total)}
+    path = tmp_path / f"wide{suffix}"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    summary = inspect_json(path)
+    assert summary["top_level_key_count"] == total
+    keys = summary["top_level_keys"]
+    assert isinstance(keys, list)
+    assert len(keys) == MAX_KEYS_LISTED
+    text = CliRunner().invoke(files, ["inspect", str(path)]).output
+    expected = f"top_level_keys (showing {MAX_KEYS_LISTED} of {total} keys):"
+    assert expected in text
+    assert f"top_level_key_count: {total}" in text
+
+
+def test_inspect_sequence_has_no_keys(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    path.write_text("[1, 2, 3]", encoding="utf-8")
+    summary = inspect_json(path)
+    assert summary["top_level_keys"] is None
+    assert summary["top_level_key_count"] is None

@@ -8,6 +8,21 @@ from typing import Any, ClassVar, Self
 from sentinel.files._errors import EmptyFileError, FilesError
 from sentinel.files._issues import ERROR, WARNING, Issue
 
+# The max top-level keys of a JSON or YAML mapping that a summary lists by
+# name. The summary gives the full count beside them.
+MAX_KEYS_LISTED = 200
+
+
+def describe_keys(document: Any) -> dict[str, Any]:
+    """Summarise the top-level keys of a mapping: the first ones and their count.
+
+    Both values are None when ``document`` is not a mapping.
+    """
+    if not isinstance(document, dict):
+        return {"top_level_keys": None, "top_level_key_count": None}
+    keys = [str(key) for key in list(document)[:MAX_KEYS_LISTED]]
+    return {"top_level_keys": keys, "top_level_key_count": len(document)}
+
 
 class DataFile:
     """A file read into memory (or opened for lazy reading) by its format.

@@ -74,7 +74,7 @@ def _render(report: dict[str, Any]) -> str:
     skip = {"format", "path", "warnings", "errors", "sheets"}
     for key, value in summary.items():
         if key not in skip and value not in (None, [], {}):
-            lines.append(f"{key}: {_text(value)}")
+            lines.append(f"{_label(key, summary)}: {_text(value)}")
     for sheet in summary.get("sheets", []):
         lines.append(
             f"sheet {sheet['name']!r}: {sheet['type']}, {sheet['visible']}, "
@@ -94,6 +94,15 @@ def _render(report: dict[str, Any]) -> str:
         if error.get("hint"):
             lines.append(f"hint: {error['hint']}")
     return "\n".join(lines)
+
+
+def _label(key: str, summary: dict[str, Any]) -> str:
+    """Name a summary line, saying so when the list of keys is cut."""
+    keys = summary.get("top_level_keys") or []
+    total = summary.get("top_level_key_count") or 0
+    if key == "top_level_keys" and total > len(keys):
+        return f"{key} (showing {len(keys)} of {total} keys)"
+    return key
 
 
 def _text(value: Any) -> str:

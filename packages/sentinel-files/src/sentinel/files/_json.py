@@ -11,11 +11,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sentinel.files._base import DataFile
+from sentinel.files._base import DataFile, describe_keys
 from sentinel.files._errors import InvalidFileError, UnsafeContentError
 
 MAX_DEPTH = 500
-MAX_KEYS_LISTED = 50
 MAX_DUPLICATE_WARNINGS = 20
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 # Strings are matched first so that "NaN" inside a string is skipped; the
@@ -183,16 +182,13 @@ class JsonFile(DataFile):
             )
 
     def _describe(self) -> dict[str, Any]:
-        keys = None
-        if isinstance(self.data, dict):
-            keys = [str(key) for key in list(self.data)[:MAX_KEYS_LISTED]]
         length = len(self.data) if isinstance(self.data, (dict, list)) else None
         return {
             "encoding": self.encoding,
             "documents": 1,
             "type": _json_type(self.data),
             "length": length,
-            "top_level_keys": keys,
+            **describe_keys(self.data),
         }
 
 

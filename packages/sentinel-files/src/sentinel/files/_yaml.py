@@ -9,14 +9,13 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sentinel.files._base import DataFile
+from sentinel.files._base import DataFile, describe_keys
 from sentinel.files._errors import InvalidFileError, UnsafeContentError
 
 # The expanded size (nodes counted once per alias that reaches them) above
 # which a document is rejected; real configuration files stay far below it,
 # and "billion laughs" style documents go far above it.
 MAX_EXPANDED_NODES = 1_000_000
-MAX_KEYS_LISTED = 50
 
 
 class Yaml12Loader(yaml.SafeLoader):
@@ -138,14 +137,8 @@ class YamlFile(DataFile):
             "encoding": "utf-8",
             "documents": len(self.documents),
             "types": [type(document).__name__ for document in self.documents],
-            "top_level_keys": _keys(first),
+            **describe_keys(first),
         }
-
-
-def _keys(document: Any) -> list[str] | None:
-    if not isinstance(document, dict):
-        return None
-    return [str(key) for key in list(document)[:MAX_KEYS_LISTED]]
 
 
 def _check_expansion(path: Path, root: Node) -> None:
