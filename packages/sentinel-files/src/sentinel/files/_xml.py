@@ -149,9 +149,10 @@ def _entity_error(path: Path, exc: Any) -> UnsafeContentError:
             hint="Remove the entity declaration and put the content inline.",
         )
     return UnsafeContentError(
-        f"{path}: entity declaration {exc.name!r} is refused because entity "
-        f"expansion is refused (it enables billion-laughs and quadratic blowup "
-        f"attacks)",
+        f"{path}: the document declares the entity {exc.name!r}; entity "
+        f"declarations are rejected because expanding them can exhaust memory "
+        f"(billion laughs, quadratic blowup)",
         code="entity-expansion",
-        hint="Remove the DOCTYPE entity declarations and write the text inline.",
+        hint="Remove the entity declarations from the DOCTYPE and write their "
+        "text inline where the document uses them.",
     )
