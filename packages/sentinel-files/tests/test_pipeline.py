@@ -314,3 +314,70 @@ def test_process_logs_newline_name_escaped(
     messages = [record.getMessage() for record in caplog.records]
     assert any("evil\\nERROR" in message for message in messages)
     assert all("\n" not in message for message in messages)
+
+
+def pipeline_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "sentinel.files._pipeline" and record.levelname == "WARNING"
+    ]
+
+
+def test_ragged_csv_logs_first_warnings(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = "".join(f"{n}\n" if n % 2 else f"{n},x\n" for n in range(1, 17))
+    (workdir / "inbox" / "ragged.csv").write_text("id,name\n" + rows)
+    ctx = Context(config(), {"test.upload": record_upload})
+    with caplog.at_level("WARNING", logger="sentinel.files._pipeline"):
+        result = process_file(ctx, payload(workdir, "ragged.csv"))
+    assert result["status"] == "processed"
+    count = result["summary"]["warnings"]
+    assert count >= 8
+    details = result["summary"]["warning_details"]
+    assert len(details) == count
+    ragged = [issue for issue in details if issue["code"] == "ragged-row"]
+    assert ragged[0]["row"] == 1
+    assert "row 1 has 1 field" in ragged[0]["message"]
+    messages = pipeline_warnings(caplog)
+    assert len(messages) == 1
+    assert "ragged.csv" in messages[0]
+    assert f"processed with {count} warnings: row 1: row 1 has 1 field" in messages[0]
+    assert messages[0].count("; row ") == 4
+    assert messages[0].endswith(f"; and {count - 5} more")
+
+
+def test_one_warning_logged_without_more(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (workdir / "inbox" / "short.csv").write_text("id,name\n1,a\n2\n3,c\n")
+    ctx = Context(config(), {"test.upload": record_upload})
+    with caplog.at_level("WARNING", logger="sentinel.files._pipeline"):
+        result = process_file(ctx, payload(workdir, "short.csv"))
+    assert result["summary"]["warnings"] == 1
+    messages = pipeline_warnings(caplog)
+    assert len(messages) == 1
+    assert "processed with 1 warning: row 2: row 2 has 1 field" in messages[0]
+    assert "more" not in messages[0]
+
+
+def test_clean_file_logs_no_warning(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (workdir / "inbox" / "clean.csv").write_text("id,name\n1,a\n")
+    ctx = Context(config(), {"test.upload": record_upload})
+    with caplog.at_level("WARNING", logger="sentinel.files._pipeline"):
+        result = process_file(ctx, payload(workdir, "clean.csv"))
+    assert result["summary"]["warnings"] == 0
+    assert result["summary"]["warning_details"] == []
+    assert pipeline_warnings(caplog) == []
+
+
+def test_job_result_keeps_bounded_warnings(workdir: Path) -> None:
+    rows = "".join(f"{n}\n" for n in range(1, 41))
+    (workdir / "inbox" / "many.csv").write_text("id,name\n" + rows)
+    ctx = Context(config(), {"test.upload": record_upload})
+    result = process_file(ctx, payload(workdir, "many.csv"))
+    assert result["summary"]["warnings"] > 20
+    assert len(result["summary"]["warning_details"]) == 20

@@ -11,11 +11,17 @@ from sentinel.core import PermanentTaskError, TaskContext
 from sentinel.files._base import DataFile
 from sentinel.files._errors import FileOperationError, FilesError
 from sentinel.files._formats import load_file, registered_classes
+from sentinel.files._issues import Issue
 from sentinel.files._moves import REASON_SUFFIX, describe_error, fail_file, move_unique
 from sentinel.files._reading import reading_options
 from sentinel.files._routes import RouteConfig, find_route, load_routes
 
 logger = logging.getLogger(__name__)
+
+# Warnings of one processed file named in its log line, and kept in its job
+# result; the count is always given in full.
+MAX_LOGGED = 5
+MAX_KEPT = 20
 
 __all__ = [
     "REASON_SUFFIX",
@@ -71,6 +77,7 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     logger.info(
         "%r: job %s: processed, moved to %r", str(path), ctx.job_id, str(destination)
     )
+    _log_warnings(ctx, path, loaded)
     return {
         "status": "processed",
         "format": loaded.format,
@@ -186,6 +193,34 @@ def _move(source: Path, target: Path, key: str) -> Path:
         raise PermanentTaskError(exc.describe()) from exc
 
 
+def _describe_issue(issue: Issue) -> str:
+    """Render one issue as ``row 4: message``, with its sheet and row when known."""
+    where = [f"sheet {issue.sheet!r}"] if issue.sheet else []
+    if issue.row is not None:
+        where.append(f"row {issue.row}")
+    prefix = ", ".join(where)
+    return f"{prefix}: {issue.message}" if prefix else issue.message
+
+
+def _log_warnings(ctx: TaskContext, path: Path, loaded: DataFile) -> None:
+    """Log one WARNING line that names the file's warnings, the first few in full."""
+    warnings = loaded.warnings
+    if not warnings:
+        return
+    listed = "; ".join(_describe_issue(issue) for issue in warnings[:MAX_LOGGED])
+    rest = len(warnings) - MAX_LOGGED
+    more = f"; and {rest} more" if rest > 0 else ""
+    logger.warning(
+        "%r: job %s: processed with %d warning%s: %s%s",
+        str(path),
+        ctx.job_id,
+        len(warnings),
+        "" if len(warnings) == 1 else "s",
+        listed,
+        more,
+    )
+
+
 def short_summary(loaded: DataFile) -> dict[str, Any]:
     """Keep the summary fields that fit in a job result."""
     summary = loaded.summary()
@@ -201,5 +236,9 @@ def short_summary(loaded: DataFile) -> dict[str, Any]:
         "documents",
     )
     short = {key: summary[key] for key in keep if key in summary}
-    short["warnings"] = len(summary["warnings"])
+    warnings = summary["warnings"]
+    short["warnings"] = len(warnings)
+    # The first warnings themselves, so the job result shows rows and
+    # messages, not only the count.
+    short["warning_details"] = warnings[:MAX_KEPT]
     return short
