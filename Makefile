@@ -12,7 +12,7 @@ WHEELHOUSE := dist/wheelhouse
 
 .PHONY: setup run test lint typecheck pytest chromium dist clean chaos
 
-$(STAMP): requirements-dev.txt $(wildcard packages/*/pyproject.toml)
+$(STAMP): requirements-dev.txt $(wildcard packages/*/pyproject.toml) $(wildcard packages/*/src/sentinel/*/*.c)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(EDITABLES)

@@ -9,8 +9,10 @@ little memory whatever the file declares.
 
 from __future__ import annotations
 
+import queue
 import re
 import struct
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +23,15 @@ from isal import isal_zlib
 from sentinel.files._errors import UnsafeContentError
 from sentinel.files._ooxml import column_number
 
+try:
+    from sentinel.files import _sheetscan
+except ImportError:  # not compiled: the pure-Python scan bounds the grid
+    _sheetscan = None  # type: ignore[assignment]
+
 CHUNK = 256 * 1024
+# Sheets from this size on are inflated and scanned in two threads.
+PIPELINE_BYTES = 1 << 20
+PIPELINE_CHUNKS = 4
 SOURCE_CHUNK = 32 * 1024
 HEAD = 4096
 # isal's type stubs declare ``error`` as an instance; it is the class that
@@ -186,6 +196,52 @@ def _outer_bounds(
 ) -> tuple[int, int]:
     """Bound a sheet's rows and columns by every row and cell it lists.
 
+    The C scanner of ``_sheetscan`` parses the tags in one pass. Where it
+    is not compiled, or meets XML it cannot place (a document type
+    declaration, an attribute without a value), the pure-Python scan
+    bounds the grid instead.
+    """
+    if _sheetscan is not None:
+        rows, columns, unsure = _scan_in_c(archive, part)
+        if not unsure:
+            return rows, columns
+    return _outer_bounds_by_shape(archive, part, max_cells)
+
+
+def _scan_in_c(archive: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
+    """Feed a sheet's XML to the C scanner, inflating the next chunk meanwhile.
+
+    The scanner releases the GIL, so a thread of its own scans one chunk
+    while this thread inflates the next; at most ``PIPELINE_CHUNKS`` chunks
+    wait between them.
+    """
+    scanner = _sheetscan.SheetScanner()
+    if archive.getinfo(part).file_size < PIPELINE_BYTES:
+        for chunk in _inflate(archive, part):
+            scanner.feed(chunk)
+        return scanner.bounds()
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=PIPELINE_CHUNKS)
+
+    def feed_all() -> None:
+        while (chunk := chunks.get()) is not None:
+            scanner.feed(chunk)
+
+    feeder = threading.Thread(target=feed_all, name="sheet-scan", daemon=True)
+    feeder.start()
+    try:
+        for chunk in _inflate(archive, part):
+            chunks.put(chunk)
+    finally:
+        chunks.put(None)
+        feeder.join()
+    return scanner.bounds()
+
+
+def _outer_bounds_by_shape(
+    archive: zipfile.ZipFile, part: str, max_cells: int
+) -> tuple[int, int]:
+    """Bound a sheet's rows and columns with byte searches, in Python.
+
     Rows without a number follow the previous one, so the largest number
     plus the count of ``row`` anywhere (start and end tags, with or without
     a prefix, and words in text) bounds them. Each chunk is scanned whole,
@@ -195,7 +251,8 @@ def _outer_bounds(
 
     NOTE: a cell without a reference takes the column after the previous
     cell of its row, and nothing here counts such cells, so a long row of
-    them can widen calamine's grid past this bound.
+    them can widen calamine's grid past this bound. The C scanner counts
+    them.
     """
     bounds = _Bounds(max_cells)
     previous = b""
