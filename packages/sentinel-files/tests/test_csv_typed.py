@@ -152,3 +152,15 @@ def test_workbook_reading_reuses_the_loaded_workbook(tmp_path: Path) -> None:
     assert [sheet["rows"] for sheet in loaded.sheets] == [1, 1]
     loaded.close()
     assert loaded.rows(1) == [[2]]
+
+
+def test_ragged_row_warnings_use_the_right_plural(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,c\n1,2,3\n4\n5,6\n", encoding="utf-8")
+    loaded = CsvFile.load(path)
+    loaded.validate()
+    messages = [issue.message for issue in loaded.issues if issue.code == "ragged-row"]
+    assert messages == [
+        "row 2 has 1 field but the header has 3",
+        "row 3 has 2 fields but the header has 3",
+    ]

@@ -218,9 +218,10 @@ class CsvFile(DataFile):
 
     def _warn_ragged(self, row: int, fields: int, width: int) -> None:
         kind = "short" if fields < width else "long"
+        noun = "field" if fields == 1 else "fields"
         self.warn(
             "ragged-row",
-            f"row {row} has {fields} fields but the header has {width}",
+            f"row {row} has {fields} {noun} but the header has {width}",
             hint=f"The row is too {kind}; check for a missing or extra delimiter.",
             row=row,
         )
