@@ -134,7 +134,7 @@ def test_conversion_streams_a_large_file_in_bounded_memory(tmp_path: Path) -> No
 
     import sentinel.files._arrowcsv  # noqa: F401 - imports pyarrow, likewise
 
-    labels = [f"category {n:02d} " + "x" * 70 for n in range(50)]
+    labels = [f"category {n:02d} " + "x" * 150 for n in range(50)]
     source = tmp_path / "large.csv"
     with source.open("w", encoding="utf-8") as stream:
         stream.write("label\n")

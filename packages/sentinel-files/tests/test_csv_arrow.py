@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sentinel.files import CsvFile, InvalidFileError, TsvFile, load_file
+from sentinel.files._arrowcsv import BLOCK_BYTES
 
 CORPUS = Path(
     os.environ.get(
@@ -22,9 +23,9 @@ CORPUS = Path(
 )
 MANIFEST = CORPUS / "MANIFEST.tsv"
 FALLBACK = "typing rows with the csv module"
-# More than the 64 KiB sample and more than one 256 KiB pyarrow block.
-MANY_ROWS = 12_000
 PADDING = "x" * 30
+# Rows of about 40 bytes: more than the 64 KiB sample and two pyarrow blocks.
+MANY_ROWS = 2 * BLOCK_BYTES // 40
 
 
 def corpus_paths() -> list[str]:
@@ -364,7 +365,7 @@ def test_arrow_unsupported_dialects_use_csv_module(
 def test_arrow_falls_back_on_record_spanning_blocks(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    long = "y" * 300_000 + "\n" + "z" * 300_000
+    long = "y" * BLOCK_BYTES + "\n" + "z" * BLOCK_BYTES
     path = write(tmp_path / "long.csv", ["a,b", "1,x", f'2,"{long}"', "3,w"])
     caplog.set_level(logging.DEBUG, logger="sentinel.files._csv")
     rows = list(CsvFile.load(path).typed_rows())

@@ -266,7 +266,7 @@ class CsvFile(DataFile):
             yield dict(zip(header, padded, strict=False))
 
     def typed_rows(self, *, engine: str = "auto") -> Iterator[list[Any]]:
-        """Yield data rows with plain numbers converted, lazily.
+        """Return a lazy iterator of data rows with plain numbers converted.
 
         Empty fields become None. Each column's kind is chosen from the
         sampled start of the file: a column of plain integers yields ints,
@@ -287,6 +287,17 @@ class CsvFile(DataFile):
             raise ValueError(
                 f"engine {engine!r} is invalid: expected one of {', '.join(ENGINES)}"
             )
+        # Chaining the blocks keeps the step from one row to the next in C,
+        # with no generator frame of this method resumed per row.
+        return chain.from_iterable(self._typed_blocks(engine))
+
+    def _typed_blocks(self, engine: str) -> Iterator[Iterator[list[Any]]]:
+        """Yield iterators of typed rows, one per block that pyarrow parsed.
+
+        ``chain.from_iterable`` asks for the next block only once the caller
+        consumed the current one, so the rows counted after a ``yield`` are
+        the rows the caller received.
+        """
         plan = self.column_plan()
         yielded = 0
         if engine == "auto":
@@ -296,7 +307,7 @@ class CsvFile(DataFile):
 
                 try:
                     for count, rows in self._arrow_typed_batches(plan):
-                        yield from rows
+                        yield rows
                         yielded += count
                     return
                 except ArrowFallback as exc:
@@ -309,7 +320,7 @@ class CsvFile(DataFile):
             )
         # The csv module reads the same records in the same order, so after a
         # fallback it resumes where pyarrow stopped by skipping the rows given.
-        yield from islice(self._python_typed_rows(plan), yielded, None)
+        yield islice(self._python_typed_rows(plan), yielded, None)
 
     def _python_typed_rows(self, plan: ColumnPlan) -> Iterator[list[Any]]:
         rows = self._sample_rows
