@@ -52,14 +52,17 @@ def test_plugin_declares_section_and_types() -> None:
     assert section.defaults()["emulator"]["port"] == 0
 
 
-def test_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {
+def _clean_env() -> dict[str, str]:
+    """Return this process's environment without any SENTINEL variable."""
+    return {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("SENTINEL")
     }
-    process = subprocess.Popen(
+
+
+def _start_emulator(tmp_path: Path, port: int, *options: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [
             SENTINEL,
             "box",
@@ -68,13 +71,20 @@ def test_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
             str(tmp_path / "box"),
             "--port",
             str(port),
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
-        env=env,
+        env=_clean_env(),
     )
+
+
+def test_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _clean_env()
+    process = _start_emulator(tmp_path, port)
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
@@ -111,6 +121,43 @@ def test_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
     assert "does not exist" in listing.stderr
     assert process.returncode == 0, err
     assert "stopped" in out
+
+
+def test_emulator_command_prints_accepted_token(tmp_path: Path) -> None:
+    env = _clean_env()
+    process = _start_emulator(tmp_path, _free_port(), "--token", "devtok123")
+    printed: dict[str, str] = {}
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            name, sep, value = line.strip().partition("=")
+            if sep and name.startswith("SENTINEL__"):
+                printed[name] = value
+            if name == "SENTINEL__BOX__AUTH__DEVELOPER_TOKEN":
+                break
+        whoami = subprocess.run(
+            [SENTINEL, "box", "whoami"],
+            capture_output=True,
+            check=False,
+            text=True,
+            env={**env, **printed},
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert printed["SENTINEL__BOX__AUTH__DEVELOPER_TOKEN"] == "devtok123"
+    assert whoami.returncode == 0, whoami.stderr
+    assert "devtok123" not in err
+
+
+def test_accepted_token_follows_token_list() -> None:
+    from sentinel.box._emulator._command import _accepted_token
+
+    assert _accepted_token(None) == "emulator-token"
+    assert _accepted_token(["first", "second"]) == "first"
+    assert _accepted_token([]) is None
 
 
 def test_startup_starts_emulator_without_credentials(tmp_path: Path) -> None:

@@ -123,8 +123,6 @@ def emulator_command(
 
 
 def _announce(emulator: Any) -> None:
-    from sentinel.box._settings import EMULATOR_TOKEN
-
     click.echo(f"Box emulator serving {emulator.store.root} at {emulator.url}")
     for kind, limit in emulator.config.user_limits.items():
         click.echo(f"  limit per user: {kind} {limit.requests}/{limit.seconds:g}s")
@@ -134,9 +132,30 @@ def _announce(emulator: Any) -> None:
     click.echo(f"  SENTINEL__BOX__API_URL={emulator.api_url}")
     click.echo(f"  SENTINEL__BOX__UPLOAD_URL={emulator.upload_url}")
     click.echo(f"  SENTINEL__BOX__OAUTH_URL={emulator.oauth_url}")
-    click.echo(f"  SENTINEL__BOX__AUTH__DEVELOPER_TOKEN={EMULATOR_TOKEN}")
+    token = _accepted_token(emulator.config.tokens)
+    if token is None:
+        click.echo(
+            "  No developer token is accepted, because the tokens list is empty."
+        )
+    else:
+        # The token goes to stdout as an instruction for the user who chose it,
+        # never to a log record.
+        click.echo(f"  SENTINEL__BOX__AUTH__DEVELOPER_TOKEN={token}")
     # A pipe buffers stdout, and whoever started the emulator waits for the URL.
     sys.stdout.flush()
+
+
+def _accepted_token(tokens: list[str] | None) -> str | None:
+    """Return a developer token the emulator accepts, or None if it accepts none.
+
+    None for ``tokens`` means the emulator accepts any token, so the label
+    ``EMULATOR_TOKEN`` works. Otherwise the first listed token is returned.
+    """
+    from sentinel.box._settings import EMULATOR_TOKEN
+
+    if tokens is None:
+        return EMULATOR_TOKEN
+    return tokens[0] if tokens else None
 
 
 def _serve_until_signal() -> None:
