@@ -7,13 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import sentinel.box
 from sentinel.box import plugin
-from sentinel.core import plugin_declarations
+from sentinel.core import ConfigError, Field, load_config, plugin_declarations
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -79,6 +80,82 @@ def _start_emulator(tmp_path: Path, port: int, *options: str) -> subprocess.Pope
         cwd=tmp_path,
         env=_clean_env(),
     )
+
+
+def _numeric_fields(
+    fields: dict[str, Field], prefix: str
+) -> Iterator[tuple[str, Field]]:
+    for name, spec in fields.items():
+        if spec.type == "section":
+            yield from _numeric_fields(spec.fields, f"{prefix}{name}.")
+        elif spec.type in (int, float):
+            yield f"{prefix}{name}", spec
+
+
+def test_box_numeric_settings_declare_minimum() -> None:
+    section = plugin_declarations(plugin.__name__).section("box")
+    numeric = dict(_numeric_fields(section.fields, "box."))
+
+    assert "box.timeout" in numeric
+    for key, spec in numeric.items():
+        assert spec.minimum is not None, key
+
+
+OUT_OF_RANGE = [
+    ("TIMEOUT", "-1", "box.timeout"),
+    ("TIMEOUT", "0", "box.timeout"),
+    ("MAX_ATTEMPTS", "0", "box.max_attempts"),
+    ("RETRY_BACKOFF", "-3", "box.retry_backoff"),
+    ("RETRY_MAX_DELAY", "-1", "box.retry_max_delay"),
+    ("CHUNKED_THRESHOLD", "0", "box.chunked_threshold"),
+    ("RATE_LIMIT__BURST", "0", "box.rate_limit.burst"),
+    ("TOKEN_STORE__LOCK_SECONDS", "0", "box.token_store.lock_seconds"),
+    ("TOKEN_STORE__EXPIRY_MARGIN", "-1", "box.token_store.expiry_margin"),
+]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "key"),
+    OUT_OF_RANGE,
+    ids=[f"{v}={x}" for v, x, _ in OUT_OF_RANGE],
+)
+def test_config_load_rejects_out_of_range(variable: str, value: str, key: str) -> None:
+    section = plugin_declarations(plugin.__name__).section("box")
+    environ = {f"SENTINEL__BOX__{variable}": value}
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, None, sections=[section], environ=environ)
+    assert f"SENTINEL__BOX__{variable}" in str(raised.value)
+    assert repr(key) in str(raised.value)
+    assert "expected" in str(raised.value)
+
+
+def test_config_load_accepts_minimum_values() -> None:
+    section = plugin_declarations(plugin.__name__).section("box")
+    environ = {
+        "SENTINEL__BOX__TIMEOUT": "0.001",
+        "SENTINEL__BOX__MAX_ATTEMPTS": "1",
+        "SENTINEL__BOX__RETRY_BACKOFF": "0",
+        "SENTINEL__BOX__TOKEN_STORE__LOCK_SECONDS": "0.001",
+    }
+
+    box = load_config(None, None, sections=[section], environ=environ).section("box")
+
+    assert box["timeout"] == 0.001
+    assert box["max_attempts"] == 1
+    assert box["retry_backoff"] == 0
+    assert box["token_store"]["lock_seconds"] == 0.001
+
+
+def test_config_file_error_names_line(tmp_path: Path) -> None:
+    section = plugin_declarations(plugin.__name__).section("box")
+    path = tmp_path / "sentinel.yaml"
+    path.write_text("default:\n  box:\n    timeout: -1\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, None, sections=[section], environ={})
+    assert f"{path}:3" in str(raised.value)
+    assert "'box.timeout'" in str(raised.value)
 
 
 def test_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
@@ -150,6 +227,30 @@ def test_emulator_command_prints_accepted_token(tmp_path: Path) -> None:
     assert printed["SENTINEL__BOX__AUTH__DEVELOPER_TOKEN"] == "devtok123"
     assert whoami.returncode == 0, whoami.stderr
     assert "devtok123" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--port", "-1"), ("--port", "65536"), ("--latency", "-0.5")],
+    ids=["port-negative", "port-too-large", "latency-negative"],
+)
+def test_emulator_command_rejects_out_of_range(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    from click.testing import CliRunner
+
+    from sentinel.core.cli import cli
+
+    env: dict[str, str | None] = {
+        key: None for key in os.environ if key.startswith("SENTINEL")
+    }
+    arguments = ["box", "emulator", "--root", str(tmp_path / "box"), option, value]
+
+    result = CliRunner().invoke(cli, arguments, env=env)
+
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output
+    assert not (tmp_path / "box").exists()
 
 
 def test_accepted_token_follows_token_list() -> None:

@@ -40,7 +40,12 @@ def _limits(pairs: tuple[str, ...], option: str) -> dict[str, str]:
     help="Folder to serve as the Box account [default: box.emulator.root].",
 )
 @click.option("--host", default=None, help="Address to bind [default: 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port; 0 picks a free one.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="TCP port from 0 to 65535, where 0 picks a free one.",
+)
 @click.option(
     "--config",
     "config_file",
@@ -48,7 +53,12 @@ def _limits(pairs: tuple[str, ...], option: str) -> dict[str, str]:
     default=None,
     help="YAML or JSON file of emulator settings (limits, tokens, part size...).",
 )
-@click.option("--latency", type=float, default=None, help="Delay per request, in s.")
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Delay added to each request, in seconds.",
+)
 @click.option(
     "--limit",
     "limits",
