@@ -220,6 +220,48 @@ def test_download_checks_sha1_and_skips_identical(
     assert not [p for p in target.iterdir() if p.name.endswith(".part")]
 
 
+def _upload_bom(client: BoxClient, tmp_path: Path) -> str:
+    local = tmp_path / "bom.csv"
+    local.write_text("part,count\n")
+    return upload_file(client, local, "/Out").file_id
+
+
+def test_download_to_trailing_separator_creates_folder(
+    client: BoxClient, tmp_path: Path
+) -> None:
+    file_id = _upload_bom(client, tmp_path)
+    folder = tmp_path / "x" / "dl"
+
+    result = download_file(client, file_id, f"{folder}{os.sep}")
+
+    assert folder.is_dir()
+    assert (folder / "bom.csv").read_text() == "part,count\n"
+    assert result.path == str(folder / "bom.csv")
+
+
+def test_download_to_separator_after_file_raises(
+    client: BoxClient, tmp_path: Path
+) -> None:
+    file_id = _upload_bom(client, tmp_path)
+    existing = tmp_path / "dl"
+    existing.write_text("keep")
+
+    with pytest.raises(NotADirectoryError, match="names a folder"):
+        download_file(client, file_id, f"{existing}{os.sep}")
+    assert existing.read_text() == "keep"
+
+
+def test_download_without_separator_names_file(
+    client: BoxClient, tmp_path: Path
+) -> None:
+    file_id = _upload_bom(client, tmp_path)
+    target = tmp_path / "x" / "dl"
+
+    download_file(client, file_id, target)
+
+    assert target.read_text() == "part,count\n"
+
+
 def test_sync_mirrors_a_folder(client: BoxClient, tmp_path: Path) -> None:
     local = tmp_path / "tree"
     (local / "sub" / "deeper").mkdir(parents=True)
@@ -333,6 +375,26 @@ def test_download_and_sync_tasks(
         box_sync(sync_ctx, {"path": str(out), "folder": "/Tasks"})
 
 
+def test_download_task_destination_folder(
+    box_settings: dict[str, Any], tmp_path: Path, client: BoxClient
+) -> None:
+    local = tmp_path / "one.txt"
+    local.write_text("one")
+    upload_file(client, local, "/Tasks")
+    folder = tmp_path / "new" / "dl"
+    ctx = InProcessContext("box.download", {"box": box_settings})
+    payload = {"box_path": "/Tasks/one.txt", "destination": f"{folder}{os.sep}"}
+
+    result = box_download(ctx, payload)
+
+    assert result["path"] == str(folder / "one.txt")
+    assert (folder / "one.txt").read_text() == "one"
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    with pytest.raises(PermanentTaskError, match="names a folder"):
+        box_download(ctx, {**payload, "destination": f"{blocker}{os.sep}"})
+
+
 def _cli(emulator: BoxEmulator, *args: str) -> Any:
     from click.testing import CliRunner
 
@@ -368,6 +430,18 @@ def test_cli_upload_ls_download_sync(emulator: BoxEmulator, tmp_path: Path) -> N
     assert (tmp_path / "back.txt").read_text() == "from the command line"
     assert synced["counts"]["uploaded"] == 1
     assert me["id"]
+
+
+def test_cli_download_to_new_folder(emulator: BoxEmulator, tmp_path: Path) -> None:
+    local = tmp_path / "bom.csv"
+    local.write_text("part,count\n")
+    _cli(emulator, "upload", str(local), "/Sentinel/Test")
+    folder = tmp_path / "x" / "dl"
+
+    downloaded = _cli(emulator, "download", "/Sentinel/Test/bom.csv", f"{folder}/")
+
+    assert downloaded["path"] == str(folder / "bom.csv")
+    assert (folder / "bom.csv").read_text() == "part,count\n"
 
 
 def test_new_version_after_412_rereads_the_file(

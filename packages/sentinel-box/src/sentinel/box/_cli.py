@@ -190,16 +190,18 @@ def upload_command(
 
 @box.command("download")
 @click.argument("source")
-@click.argument("destination", type=click.Path(path_type=Path), default=Path("."))
+# The destination stays a string, because Path drops the trailing separator
+# that makes "dl/" name a folder.
+@click.argument("destination", type=click.Path(), default=".")
 @click.option("--id", "by_id", is_flag=True, help="SOURCE is a file id, not a path.")
 @_json_option
-def download_command(
-    source: str, destination: Path, by_id: bool, as_json: bool
-) -> None:
+def download_command(source: str, destination: str, by_id: bool, as_json: bool) -> None:
     """Download the Box file SOURCE (a path such as /Sentinel/a.csv) to DESTINATION.
 
-    The content's SHA-1 is checked against Box's before the file is put in
-    place; a local file with the same content is left alone.
+    A DESTINATION that is a folder, or that ends in / and so names one,
+    receives the file under its Box name. A missing folder is created. The
+    SHA-1 of the content is checked against Box's before the file is put in
+    place, and a local file with the same content is left alone.
     """
     from sentinel.box._download import download_file, resolve_file
 
@@ -209,12 +211,15 @@ def download_command(
         size = int(client.files.get_file_by_id(file_id, fields=["size"]).size or 0)
         show = not as_json and size >= PROGRESS_BYTES
         with _progress(f"Downloading {source}", show) as report:
-            result = download_file(
-                client,
-                file_id,
-                destination,
-                progress=report or (lambda fraction, message: None),
-            )
+            try:
+                result = download_file(
+                    client,
+                    file_id,
+                    destination,
+                    progress=report or (lambda fraction, message: None),
+                )
+            except NotADirectoryError as error:
+                raise click.ClickException(str(error)) from error
     if as_json:
         _emit(result.to_dict())
     else:

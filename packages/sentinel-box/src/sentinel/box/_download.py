@@ -62,6 +62,32 @@ def _local_sha1(path: Path) -> str | None:
     return digest.hexdigest()
 
 
+def _names_folder(destination: str | os.PathLike[str]) -> bool:
+    """Tell whether ``destination`` ends in a path separator, as ``dl/`` does."""
+    text = os.fspath(destination)
+    separators = tuple(sep for sep in (os.sep, os.altsep) if sep)
+    return text.endswith(separators)
+
+
+def _target(destination: str | os.PathLike[str], name: str) -> Path:
+    """Return the local path that receives the Box file called ``name``.
+
+    A destination that ends in a path separator or is an existing folder
+    receives the file under its Box name, as with cp and rsync.
+    :func:`download_file` creates a missing folder before writing.
+    """
+    path = Path(destination)
+    if _names_folder(destination):
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(
+                f"destination {os.fspath(destination)!r} ends in a path separator, "
+                f"so it names a folder, but {path} is a file; drop the trailing "
+                "separator to replace the file"
+            )
+        return path / name
+    return path / name if path.is_dir() else path
+
+
 def _no_progress(fraction: float, message: str) -> None:
     del fraction, message
 
@@ -69,7 +95,7 @@ def _no_progress(fraction: float, message: str) -> None:
 def download_file(
     client: BoxClient,
     file_id: str,
-    destination: Path,
+    destination: str | os.PathLike[str],
     *,
     progress: Progress = _no_progress,
     overwrite: bool = True,
@@ -77,13 +103,15 @@ def download_file(
     """Download file ``file_id`` to ``destination`` and check its SHA-1.
 
     ``destination`` may be a folder, which then receives the file under its
-    Box name. The content is written to a temporary file beside the target
-    and moved into place only after its SHA-1 matches the one Box reports,
-    so a torn or corrupted transfer never replaces a good file. A local file
-    with the same SHA-1 is left alone.
+    Box name. A destination that ends in a path separator, such as ``dl/``,
+    always names a folder and is created when missing; NotADirectoryError is
+    raised if that path is a file. The content is written to a temporary
+    file beside the target and moved into place only after its SHA-1 matches
+    the one Box reports, so a torn or corrupted transfer never replaces a
+    good file. A local file with the same SHA-1 is left alone.
     """
     info = client.files.get_file_by_id(file_id, fields=["name", "sha1", "size"])
-    target = destination / str(info.name) if destination.is_dir() else destination
+    target = _target(destination, str(info.name))
     expected = str(info.sha_1 or "")
     size = int(info.size or 0)
     if expected and _local_sha1(target) == expected:

@@ -172,7 +172,8 @@ def box_download(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Download a Box file to a local path; a queue task.
 
     The payload names the file by ``file_id`` or ``box_path`` and the local
-    ``destination`` (a file path, or an existing folder to put it in);
+    ``destination`` (a file path, an existing folder to put it in, or a
+    folder path ending in a separator, created when missing);
     ``overwrite`` (default true) allows replacing a local file with other
     content. The SHA-1 of the download is checked against Box's. Returns
     the action (``downloaded`` or ``skipped``), file id, SHA-1, local path
@@ -183,7 +184,8 @@ def box_download(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     task = "box.download"
     file_id = _text(payload, "file_id", required=False, task=task)
     box_path = _text(payload, "box_path", required=file_id is None, task=task)
-    destination = Path(str(_text(payload, "destination", required=True, task=task)))
+    # Kept as text, because Path drops the trailing separator that names a folder.
+    destination = str(_text(payload, "destination", required=True, task=task))
     overwrite = _flag(payload, "overwrite", True, task)
     what = f"box.download of {file_id or box_path} to {destination}"
     with box_errors(ctx, what):
@@ -198,7 +200,7 @@ def box_download(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
                 progress=ctx.progress,
                 overwrite=overwrite,
             )
-        except FileExistsError as error:
+        except (FileExistsError, NotADirectoryError) as error:
             raise PermanentTaskError(f"{what}: {error}") from error
     return result.to_dict()
 
