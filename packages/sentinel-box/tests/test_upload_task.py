@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from sentinel.box import (
     BoxConfigError,
     BoxEmulator,
     BoxPathError,
+    box_download,
+    box_sync,
     box_upload,
     ensure_folder,
     make_client,
@@ -20,6 +23,7 @@ from sentinel.box import (
     split_path,
     upload_file,
 )
+from sentinel.box._tasks import PAYLOAD_KEYS
 from sentinel.core import PermanentTaskError
 
 pytestmark = pytest.mark.timeout(60)
@@ -142,6 +146,45 @@ def test_task_bad_input_is_permanent(
         payload = {**payload, "path": replacements[payload["path"]]}
     with pytest.raises(PermanentTaskError):
         box_upload(InProcessContext({"box": box_settings}), payload)
+
+
+MISSING_KEYS = [
+    ("box.upload", {"folder": "/Out"}, "'path'"),
+    ("box.download", {"box_path": "/Out/x.csv"}, "'destination'"),
+    ("box.download", {"destination": "x.csv"}, "'box_path'"),
+    ("box.sync", {"path": "."}, "'folder'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("task", "payload", "missing"),
+    MISSING_KEYS,
+    ids=["upload-path", "download-destination", "download-source", "sync-folder"],
+)
+def test_task_missing_key_lists_payload_keys(
+    box_settings: dict[str, Any], task: str, payload: dict[str, Any], missing: str
+) -> None:
+    functions = {"box.upload": box_upload, "box.download": box_download}
+    function = functions.get(task, box_sync)
+
+    with pytest.raises(PermanentTaskError) as raised:
+        function(InProcessContext({"box": box_settings}), payload)
+
+    message = str(raised.value)
+    assert f"{task} payload has no {missing}" in message
+    assert PAYLOAD_KEYS[task] in message
+    assert "README" in message
+    assert "plugin docs" not in message
+
+
+def test_payload_keys_match_readme() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+
+    for task, keys in PAYLOAD_KEYS.items():
+        line = next(line for line in readme if line.startswith(f"- `{task}`"))
+        names = set(re.findall(r"[a-z_]+", keys)) - {"and", "or", "optionally"}
+        for name in names:
+            assert name in line, (task, name)
 
 
 def test_task_rejected_request_is_permanent(

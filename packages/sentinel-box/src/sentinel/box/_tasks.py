@@ -28,6 +28,14 @@ logger = logging.getLogger(__name__)
 RETRYABLE_STATUSES = frozenset({408, 412, 429})
 DEFAULT_SESSIONS_DIR = ".sentinel/box-sessions"
 
+# The payload keys of each task, for error messages. The README's Tasks
+# section lists the same keys.
+PAYLOAD_KEYS = {
+    "box.upload": "path and folder, optionally relative, name and on_conflict",
+    "box.download": "file_id or box_path, destination, optionally overwrite",
+    "box.sync": "path and folder, optionally delete and on_conflict",
+}
+
 
 def _text(
     payload: Mapping[str, Any], key: str, *, required: bool, task: str
@@ -36,8 +44,9 @@ def _text(
     if value is None or value == "":
         if required:
             raise PermanentTaskError(
-                f"{task} payload has no {key!r}; read the task's description "
-                "with 'sentinel plugin docs' for the payload it takes"
+                f"{task} payload has no {key!r}. The payload takes the keys "
+                f"{PAYLOAD_KEYS[task]}, as the Tasks section of the sentinel-box "
+                "README describes."
             )
         return None
     if not isinstance(value, str):
