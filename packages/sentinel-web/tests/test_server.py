@@ -84,6 +84,20 @@ def test_server_stop_without_start_is_noop(bare_agent: Agent) -> None:
     WebServer(bare_agent, port=0).stop()
 
 
+def test_server_stop_logs_bound_port(
+    bare_agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = WebServer(bare_agent, port=0)
+    with caplog.at_level(logging.INFO, logger="sentinel.web"):
+        server.start()
+        _, port = server.address
+        server.stop()
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert f"web server http://127.0.0.1:{port}/: stopped" in messages
+    assert not any(":0" in message for message in messages)
+
+
 def test_server_url_before_start_raises(bare_agent: Agent) -> None:
     with pytest.raises(WebServerError, match="call start"):
         _ = WebServer(bare_agent, port=0).url
@@ -158,6 +172,30 @@ def test_public_api_is_sorted_and_importable() -> None:
     assert set(names) == set(sentinel.web._MODULES)
     for name in names:
         assert hasattr(sentinel.web, name), name
+
+
+def test_web_help_is_plain_text() -> None:
+    from click.testing import CliRunner
+
+    from sentinel.web._cli import web
+
+    for arguments in (["--help"], ["serve", "--help"]):
+        result = CliRunner().invoke(web, arguments)
+
+        assert result.exit_code == 0, result.output
+        assert "``" not in result.output, arguments
+        assert ":func:" not in result.output, arguments
+
+
+def test_web_serve_rejects_port_out_of_range() -> None:
+    from click.testing import CliRunner
+
+    from sentinel.web._cli import web
+
+    result = CliRunner().invoke(web, ["serve", "--port", "65536"])
+
+    assert result.exit_code == 2
+    assert "Invalid value for '--port'" in result.output
 
 
 def test_web_serve_command_serves_dashboard(tmp_path: Path) -> None:

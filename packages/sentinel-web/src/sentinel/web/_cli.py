@@ -16,18 +16,18 @@ def web() -> None:
 
 
 @web.command()
-@click.option("--host", default=None, help="Address to bind; default: web.host.")
+@click.option("--host", default=None, help="Address to bind [default: web.host].")
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(0, 65535),
     default=None,
-    help="TCP port; 0 picks a free one. Default: web.port.",
+    help="TCP port from 0 to 65535, where 0 picks a free one [default: web.port].",
 )
 def serve(host: str | None, port: int | None) -> None:
     """Serve the dashboard until interrupted (Ctrl-C).
 
-    Unlike ``sentinel run`` it starts no queue or watcher, so the page shows
-    the plugins and events of this process only.
+    Unlike 'sentinel run', it starts no queue or watcher, so the page shows
+    only the plugins and events of this process.
     """
     from sentinel.core import Agent
     from sentinel.web._server import WebServer

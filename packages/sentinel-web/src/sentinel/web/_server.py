@@ -95,14 +95,20 @@ class WebServer:
             loop.call_soon_threadsafe(stop.set)
         thread.join()
         self._thread = None
-        logger.info("web server %s:%s: stopped", self.host, self.port)
+        logger.info("web server %s: stopped", self._bound_or_requested())
+
+    def _bound_or_requested(self) -> str:
+        """Return the URL the server is bound to, or host:port before binding."""
+        if self._address is None:
+            return f"{self.host}:{self.port}"
+        return self.url
 
     def _run(self) -> None:
         try:
             asyncio.run(self._serve())
         except Exception as exc:
             if self._listening.is_set():
-                logger.exception("web server %s:%s: failed", self.host, self.port)
+                logger.exception("web server %s: failed", self._bound_or_requested())
             else:
                 # start() raises it in the caller's thread.
                 self._error = exc
