@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -413,3 +414,127 @@ def test_union_field_type(tmp_path: Path, text: str, accepted: bool) -> None:
         return
     with pytest.raises(ConfigError, match="expected true or false or a list"):
         load_config(path, None, [section], environ={})
+
+
+def show_queue_url(
+    run_sentinel: RunSentinel, tmp_path: Path, url: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``sentinel config show`` with ``queue.url`` set to ``url``."""
+    (tmp_path / "sentinel.yaml").write_text(
+        f"default:\n  queue:\n    url: {url!r}\n", encoding="utf-8"
+    )
+    return run_sentinel("config", "show")
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        pytest.param("htp://user:PwInBadUrl@host/0", "PwInBadUrl", id="bad-scheme"),
+        pytest.param("redis://:PwBadPort@host:nope/0", "PwBadPort", id="bad-port"),
+        pytest.param("redis://u:PwBadHost@[::1/0", "PwBadHost", id="bad-ipv6"),
+    ],
+)
+def test_cli_config_error_hides_url_password(
+    tmp_path: Path, run_sentinel: RunSentinel, url: str, password: str
+) -> None:
+    result = show_queue_url(run_sentinel, tmp_path, url)
+    assert result.returncode == 1
+    assert "'queue.url'" in result.stderr
+    assert ":***@" in result.stderr
+    assert password not in result.stderr
+
+
+def test_config_error_hides_nested_secret(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    nested: {depth: 2, password: PwNested}\n")
+    section = ConfigSection(name="svc", fields={"nested": Field(str, "")})
+    with pytest.raises(ConfigError, match=r"'svc\.nested'") as raised:
+        load_config(path, None, [section], environ={})
+    assert "PwNested" not in str(raised.value)
+    assert "'password': '***'" in str(raised.value)
+
+
+def test_invalid_yaml_error_omits_line_text(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text('default:\n  svc:\n    token: "PwUnclosed\n')
+    with pytest.raises(ConfigError, match="not valid YAML") as raised:
+        load_config(path, None, [SECTION], environ={})
+    assert "PwUnclosed" not in str(raised.value)
+    assert "line 3" in str(raised.value)
+
+
+@pytest.mark.parametrize("text", [".nan", ".inf", "-.inf", ".NaN"])
+def test_float_rejects_non_finite(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(f"default:\n  svc:\n    ratio: {text}\n")
+    with pytest.raises(ConfigError, match="expected a finite number") as raised:
+        load_config(path, None, [SECTION], environ={})
+    assert f"{path}:3" in str(raised.value)
+    assert "'svc.ratio'" in str(raised.value)
+
+
+def test_float_accepts_non_finite_when_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    limit: .inf\n")
+    section = ConfigSection(
+        name="svc", fields={"limit": Field(float, 1.0, allow_nonfinite=True)}
+    )
+    config = load_config(path, None, [section], environ={})
+    assert config.get("svc.limit") == float("inf")
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        pytest.param("box.timeout", ".nan", id="box-timeout-nan"),
+        pytest.param("files.quiet_seconds", ".inf", id="files-quiet-inf"),
+    ],
+)
+def test_cli_rejects_non_finite_setting(
+    tmp_path: Path, run_sentinel: RunSentinel, key: str, text: str
+) -> None:
+    section, name = key.split(".")
+    (tmp_path / "sentinel.yaml").write_text(
+        f"default:\n  {section}:\n    {name}: {text}\n", encoding="utf-8"
+    )
+    result = run_sentinel("config", "show")
+    assert result.returncode == 1
+    assert f"sentinel.yaml:3, environment section 'default': key '{key}'" in (
+        result.stderr
+    )
+    assert "expected a finite number" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://:notaport", "redis://host:99999/0", "redis://host:-1/0"],
+    ids=["word", "too-large", "negative"],
+)
+def test_cli_rejects_url_with_invalid_port(
+    tmp_path: Path, run_sentinel: RunSentinel, url: str
+) -> None:
+    result = show_queue_url(run_sentinel, tmp_path, url)
+    assert result.returncode == 1
+    assert "sentinel.yaml:3" in result.stderr
+    assert "'queue.url'" in result.stderr
+    assert "expected a URL with a valid port" in result.stderr
+
+
+def test_missing_reference_cites_key_line(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    (tmp_path / "v.yaml").write_text(
+        "default:\n  queue:\n    workers: ${NOPE_WORKERS}\n", encoding="utf-8"
+    )
+    result = run_sentinel("--config", "v.yaml", "config", "show")
+    assert result.returncode == 1
+    assert "v.yaml:3, environment section 'default'" in result.stderr
+    assert "${NOPE_WORKERS}" in result.stderr
+
+
+def test_new_section_keys_keep_own_lines(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default:\n  svc:\n    nested:\n      depth: 1\n    port: 2\n")
+    config = load_config(path, None, [], environ={}, report_unknown=False)
+    assert config.origins[("svc", "nested", "depth")].line == 4
+    assert config.origins[("svc", "port")].line == 5

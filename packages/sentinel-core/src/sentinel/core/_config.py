@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -101,16 +102,22 @@ class Config:
         redacted: dict[str, Any] = self._redact(self.values, ())
         return redacted
 
-    def _redact(self, node: Any, path: tuple[str, ...]) -> Any:
-        if path in self.templates:
+    def _redact(
+        self, node: Any, path: tuple[str, ...], *, templates: bool = True
+    ) -> Any:
+        """Hide secrets in ``node``. With ``templates``, show ``${NAME}`` as written."""
+        if templates and path in self.templates:
             return self.templates[path]
         if isinstance(node, dict):
             return {
-                key: self._redact(value, (*path, str(key)))
+                key: self._redact(value, (*path, str(key)), templates=templates)
                 for key, value in node.items()
             }
         if isinstance(node, list):
-            return [self._redact(item, (*path, str(i))) for i, item in enumerate(node)]
+            return [
+                self._redact(item, (*path, str(i)), templates=templates)
+                for i, item in enumerate(node)
+            ]
         if node not in (None, "") and self._is_secret(path):
             return REDACTED
         if isinstance(node, str):
@@ -281,6 +288,13 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     try:
         node = loader.get_single_node()
         document = loader.construct_document(node) if node is not None else {}
+    except yaml.MarkedYAMLError as exc:
+        # The marks' snippets would print the line, which may hold a secret.
+        # The line and column numbers stay in the message.
+        for mark in (exc.context_mark, exc.problem_mark):
+            if mark is not None:
+                mark.buffer = None
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     finally:
@@ -347,7 +361,12 @@ def _merge(
 ) -> None:
     for key, value in layer.items():
         key_path = (*path, str(key))
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
+        if isinstance(value, dict):
+            # Merge even into a new mapping, so that every key of the layer
+            # records its own line.
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+                origins[key_path] = origin_of(key_path)
             _merge(target[key], value, key_path, origins, origin_of)
             continue
         target[key] = copy.deepcopy(value)
@@ -501,9 +520,9 @@ def _validate_value(
         choices = ", ".join(map(str, spec.choices))
         _type_error(path, value, f"one of {choices}", config)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        _check_bounds(value, spec, path, config)
+        _check_number(value, spec, path, config)
     if isinstance(value, str) and spec.schemes:
-        _check_scheme(value, spec, path, config)
+        _check_url(value, spec, path, config)
     if expected is list and spec.fields:
         for index, item in enumerate(value):
             if isinstance(item, dict):
@@ -517,9 +536,13 @@ def _expected_name(expected: Any) -> str:
     return _TYPE_NAMES.get(expected, str(expected))
 
 
-def _check_bounds(
+def _check_number(
     value: float, spec: Field, path: tuple[str, ...], config: Config
 ) -> None:
+    if not math.isfinite(value):
+        if not spec.allow_nonfinite:
+            _type_error(path, value, "a finite number", config)
+        return
     low, high = spec.minimum, spec.maximum
     if (low is None or value >= low) and (high is None or value <= high):
         return
@@ -533,14 +556,18 @@ def _check_bounds(
     _type_error(path, value, expected, config)
 
 
-def _check_scheme(
-    value: str, spec: Field, path: tuple[str, ...], config: Config
-) -> None:
+def _check_url(value: str, spec: Field, path: tuple[str, ...], config: Config) -> None:
     scheme, separator, _ = value.partition("://")
-    if separator and scheme in spec.schemes:
-        return
-    forms = ", ".join(f"{name}://" for name in spec.schemes)
-    _type_error(path, value, f"a URL that starts with one of {forms}", config)
+    if not separator or scheme not in spec.schemes:
+        forms = ", ".join(f"{name}://" for name in spec.schemes)
+        _type_error(path, value, f"a URL that starts with one of {forms}", config)
+    from urllib.parse import urlsplit
+
+    try:
+        # urllib parses the port only when it is read.
+        _ = urlsplit(value).port
+    except ValueError as exc:
+        _type_error(path, value, f"a URL with a valid port ({exc})", config)
 
 
 def url_password(value: str) -> str | None:
@@ -557,22 +584,29 @@ def url_password(value: str) -> str | None:
 
 
 def _redact_url(value: str) -> str:
-    password = url_password(value)
-    if not password:
-        return value
-    from urllib.parse import urlsplit
+    """Replace the password of a URL with ``***``, even in an invalid URL.
 
-    netloc = urlsplit(value).netloc
-    userinfo, _, host = netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return value.replace(netloc, f"{user}:{REDACTED}@{host}", 1)
+    The user information is found as urlsplit finds it, without parsing the
+    rest, so a URL that urlsplit rejects (a bad port, a bad IPv6 address)
+    keeps no password either.
+    """
+    scheme, separator, rest = value.partition("://")
+    if not separator:
+        return value
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo, at, host = netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon or not password:
+        return value
+    return f"{scheme}://{user}:{REDACTED}@{host}{rest[len(netloc) :]}"
 
 
 def _type_error(
     path: tuple[str, ...], value: Any, expected: str, config: Config
 ) -> None:
     where = _origin_for(path, config.origins).describe()
-    shown = REDACTED if config._is_secret(path) else repr(value)
+    # The value as loaded, not its ${NAME} template, with secrets hidden.
+    shown = repr(config._redact(value, path, templates=False))
     raise ConfigError(
         f"{where}: key {'.'.join(path)!r} has value {shown} "
         f"({type(value).__name__}), expected {expected}"

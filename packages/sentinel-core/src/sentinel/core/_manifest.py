@@ -62,6 +62,7 @@ _FIELD_KEYS = {
     "minimum",
     "maximum",
     "schemes",
+    "allow_nonfinite",
 }
 
 
@@ -226,4 +227,5 @@ def _field(body: Any, where: str) -> Field:
         minimum=body.get("minimum"),
         maximum=body.get("maximum"),
         schemes=tuple(body.get("schemes", ())),
+        allow_nonfinite=bool(body.get("allow_nonfinite", False)),
     )

@@ -47,9 +47,10 @@ class Field:
     those types for a value that may take either, such as ``(bool, list)``
     (declared as ``type = ["bool", "list"]``). ``nullable``
     allows ``null`` in addition to the type. ``minimum`` and ``maximum`` bound
-    a number (inclusive). ``schemes`` lists the URL schemes a string must
-    start with, as in ``redis://``. A list of mappings validates each item
-    against ``fields``.
+    a number (inclusive). A float must be finite unless ``allow_nonfinite``
+    accepts ``.nan`` and ``.inf``. ``schemes`` lists the URL schemes a string
+    must start with, as in ``redis://``. A list of mappings validates each
+    item against ``fields``.
     """
 
     type: Any
@@ -62,6 +63,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     schemes: tuple[str, ...] = ()
+    allow_nonfinite: bool = False
 
 
 @dataclass(frozen=True, slots=True)
