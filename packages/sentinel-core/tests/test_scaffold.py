@@ -107,6 +107,22 @@ def test_plugin_new_command_creates_folder(
     assert (tmp_path / "sentinel-acme-reports" / "pyproject.toml").is_file()
 
 
+def test_plugin_new_installs_with_this_python(
+    run_sentinel: RunSentinel, tmp_path: Path
+) -> None:
+    # The bare name sentinel-core on an index is another project, so the
+    # next step uses the interpreter that already has this sentinel-core.
+    result = run_sentinel("plugin", "new", "acme-reports")
+
+    assert result.returncode == 0, result.stderr
+    assert f"{sys.executable} -m pip install -e '.[test]'" in result.stdout
+    assert "next: pip install" not in result.stdout
+    readme = (tmp_path / "sentinel-acme-reports" / "README.md").read_text("utf-8")
+    assert "unrelated project" in readme
+    assert "--no-index --find-links" in readme
+    assert "\n    pip install" not in readme
+
+
 def test_plugin_new_command_rejects_bad_name(run_sentinel: RunSentinel) -> None:
     result = run_sentinel("plugin", "new", "2fast")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 import click
@@ -39,7 +41,14 @@ def new(name: str, directory: Path | None, description: str) -> None:
     click.echo(f"created {names.distribution} in {destination}:")
     for path in written:
         click.echo(f"  {path.relative_to(destination)}")
-    click.echo("next: pip install -e '.[test]' && pytest, inside that folder")
+    # The name sentinel-core on the public package index belongs to another
+    # project. The interpreter that runs this command already has this
+    # sentinel-core, so pip run by it does not look the name up.
+    python = shlex.quote(sys.executable)
+    click.echo(
+        "next, inside that folder, with the Python that runs this sentinel:\n"
+        f"  {python} -m pip install -e '.[test]' && {python} -m pytest"
+    )
 
 
 @plugin.command("docs")
