@@ -1,4 +1,4 @@
-"""Tests of the saved plugin listing that ``--help`` and ``sentinel plugins`` read."""
+"""Tests of the saved plugin listing that ``sentinel --help`` reads."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ HOST_MODULES = [
     "yaml",
 ]
 
+# 'sentinel plugins' imports every plugin to show import failures, so only
+# --help reads the saved listing.
 LISTING_COMMANDS = [
     pytest.param(["--help"], id="help"),
-    pytest.param(["plugins", "--json"], id="plugins-json"),
-    pytest.param(["plugins"], id="plugins"),
 ]
 
 

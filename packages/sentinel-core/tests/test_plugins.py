@@ -10,6 +10,8 @@ import pytest
 
 from sentinel.core import (
     CommandSpec,
+    ConfigSection,
+    Field,
     PluginError,
     PluginHost,
     TypeSpec,
@@ -177,3 +179,47 @@ def test_strict_host_raises_on_failure() -> None:
     bad = SimpleNamespace(sentinel_nonexistent=hookimpl(lambda: None))
     with pytest.raises(PluginError, match="sentinel_nonexistent"):
         host.register_module("bad", bad)
+
+
+class _SectionPlugin:
+    def __init__(self, name: str, default: object) -> None:
+        self.section = ConfigSection(name, {"value": Field(type(default), default)})
+
+    @hookimpl
+    def sentinel_config_sections(self) -> list[ConfigSection]:
+        return [self.section]
+
+
+@pytest.mark.parametrize(
+    ("claimants", "chosen", "by_owner"),
+    [
+        pytest.param(("acme", "files"), "files", True, id="named-like-plugin"),
+        pytest.param(("acme", "core"), "core", True, id="core"),
+        pytest.param(("acme", "zeta"), "acme", False, id="no-owner-id-order"),
+    ],
+)
+def test_config_section_goes_to_owner(
+    claimants: tuple[str, ...], chosen: str, by_owner: bool
+) -> None:
+    name = "files" if "files" in claimants else "shared"
+    host = PluginHost()
+    for plugin_id in claimants:
+        host.register_module(plugin_id, _SectionPlugin(name, plugin_id))
+    [conflict] = host.conflicts
+    assert conflict.chosen == chosen
+    assert conflict.by_owner is by_owner
+    [section] = host.config_sections()
+    assert section.fields["value"].default == chosen
+    loser = next(plugin_id for plugin_id in claimants if plugin_id != chosen)
+    info = host.info(loser)
+    assert info is not None
+    assert info.status == "conflict"
+
+
+def test_config_section_prefer_beats_owner() -> None:
+    host = PluginHost(prefer={"config:files": "acme"})
+    host.register_module("acme", _SectionPlugin("files", "acme"))
+    host.register_module("files", _SectionPlugin("files", "files"))
+    [conflict] = host.conflicts
+    assert conflict.chosen == "acme"
+    assert conflict.by_config is True

@@ -115,6 +115,8 @@ class Conflict:
     plugins: tuple[str, ...]
     chosen: str
     by_config: bool
+    # Set when the chosen plugin owns the config section (see section_owner).
+    by_owner: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Return the conflict as a JSON-ready dict."""
@@ -123,7 +125,24 @@ class Conflict:
             "plugins": list(self.plugins),
             "chosen": self.chosen,
             "by_config": self.by_config,
+            "by_owner": self.by_owner,
         }
+
+
+def section_owner(key: str, plugins: Iterable[str]) -> str | None:
+    """Return the plugin that owns the config section of ``key``, if it claims it.
+
+    The core owns every section it declares, and a plugin owns the section
+    named like its id, so a third-party plugin cannot take ``files`` from
+    the files plugin by sorting first.
+    """
+    if not key.startswith("config:"):
+        return None
+    claimants = set(plugins)
+    if CORE_PLUGIN in claimants:
+        return CORE_PLUGIN
+    name = key.removeprefix("config:")
+    return name if name in claimants else None
 
 
 def env_flag(name: str) -> bool:
@@ -508,19 +527,27 @@ class PluginHost:
                 key,
                 ", ".join(plugins),
             )
-        winner = plugins[0]
-        for loser in plugins[1:]:
+        owner = section_owner(key, plugins)
+        winner = plugins[0] if owner is None else owner
+        for loser in plugins:
             info = self.info(loser)
-            if info is None:
+            if loser == winner or info is None:
                 continue
-            message = (
-                f"{key} is also declared by plugin {winner!r}, which wins by id "
-                f"order; choose with plugins.prefer: {{{key!r}: {loser!r}}}"
-            )
+            if owner is None:
+                message = (
+                    f"{key} is also declared by plugin {winner!r}, which wins by "
+                    f"id order; choose with plugins.prefer: {{{key!r}: {loser!r}}}"
+                )
+            else:
+                message = (
+                    f"{key} belongs to plugin {winner!r}, so this plugin's "
+                    f"declaration of it is ignored; rename the section in plugin "
+                    f"{loser!r}"
+                )
             info.error = message if info.error is None else f"{info.error}; {message}"
             info.status = CONFLICT
             warn_once("plugin %s conflict: %s", loser, message)
-        return Conflict(key, plugins, winner, False)
+        return Conflict(key, plugins, winner, False, owner is not None)
 
     # -- queries -----------------------------------------------------------
 
@@ -599,6 +626,25 @@ class PluginHost:
             if isinstance(config, dict):
                 names.update(config)
         return sorted(names)
+
+    def inactive_command_owner(self, name: str) -> PluginInfo | None:
+        """Return the disabled, failed or incompatible plugin declaring ``name``.
+
+        Only declaration files are searched: a plugin that declares its
+        commands in code is not imported when it is skipped.
+        """
+        for candidate in self.scan.candidates if self.scan else []:
+            if candidate.id in self._declarations or not candidate.declarations:
+                continue
+            commands = candidate.declarations.get("commands")
+            if not isinstance(commands, list):
+                continue
+            if any(
+                isinstance(command, dict) and command.get("name") == name
+                for command in commands
+            ):
+                return self.info(candidate.id)
+        return None
 
     def declarations(self, plugin_id: str) -> Declarations | None:
         """Return what an active plugin declares, from its file or its hooks."""

@@ -31,6 +31,7 @@ def bootstrap(
     disable: Iterable[str] = (),
     only: Iterable[str] = (),
     trace: bool | None = None,
+    import_plugins: bool = False,
 ) -> tuple[PluginHost, Config]:
     """Load the plugins and the merged config of one environment.
 
@@ -40,6 +41,11 @@ def bootstrap(
     Plugin ids to skip come from ``disable``, ``$SENTINEL_DISABLE_PLUGINS``
     and ``plugins.disable``; an allowlist from ``only``, ``$SENTINEL_PLUGINS``
     or ``plugins.only`` loads those plugins alone (and the core's).
+
+    With ``import_plugins`` or strict mode, plugins that ship a declaration
+    file are imported before the config loads, so a plugin that fails to
+    import contributes no config section. Otherwise each is imported on its
+    first hook call.
     """
     environ = os.environ if environ is None else environ
     env = env or environ.get(ENV_ENV) or None
@@ -79,6 +85,8 @@ def bootstrap(
     for plugin_id, module_name in _extra_plugins(environ):
         host.register_module(plugin_id, importlib.import_module(module_name))
     _warn_unknown_ids(host, selections)
+    if strict or import_plugins:
+        host.import_plugins()
     config = load_config(
         path,
         env,

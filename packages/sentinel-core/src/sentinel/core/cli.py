@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from sentinel.core._plugins import PluginHost
     from sentinel.core._types import CommandSpec
 
-# This module imports click and little else: ``sentinel --help`` and
-# ``sentinel plugins`` answer from the saved listing (sentinel.core._listing)
-# when it applies, and everything else is imported by the command that uses it.
+# This module imports click and little else: ``sentinel --help`` reads
+# the saved listing (sentinel.core._listing) when it applies, and everything
+# else is imported by the command that uses it.
 
 BUILTIN_COMMANDS = ("config", "plugins", "run", "version")
 
@@ -51,9 +51,20 @@ class CliState:
         self.disable = disable
         self.only = only
         self.trace = trace
+        self.import_all = False
         self._host: PluginHost | None = None
         self._config: Config | None = None
         self._listing: dict[str, Any] | None = None
+
+    def set_options(self, params: dict[str, Any]) -> None:
+        """Store the group's parsed options. Call it before the host loads."""
+        self.env = params.get("env")
+        self.config_path = params.get("config_path")
+        self.strict = params.get("strict")
+        self.verbose = params.get("verbose") or 0
+        self.disable = _split(params.get("disable") or ())
+        self.only = _split(params.get("only") or ())
+        self.trace = params.get("trace")
 
     def _load(self) -> None:
         import logging
@@ -70,6 +81,7 @@ class CliState:
                 disable=self.disable,
                 only=self.only,
                 trace=self.trace,
+                import_plugins=self.import_all,
             )
 
         if self._default_options():
@@ -216,12 +228,27 @@ class SentinelGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_state(ctx).listing()["commands"]})
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # click looks up the subcommand, and --help lists the commands, before
+        # the group callback runs. Both load the plugins, so the options that
+        # select plugins and the config are read from the arguments first.
+        if not ctx.resilient_parsing:
+            _state(ctx).set_options(_peek_options(self, ctx, args))
+        return super().parse_args(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         builtin = super().get_command(ctx, cmd_name)
         if builtin is not None:
             return builtin
-        found = _state(ctx).plugin_commands().get(cmd_name)
+        state = _state(ctx)
+        found = state.plugin_commands().get(cmd_name)
         if found is None:
+            owner = state.host.inactive_command_owner(cmd_name)
+            if owner is not None:
+                ctx.fail(
+                    f"No such command {cmd_name!r}: plugin {owner.id!r}, which "
+                    f"provides it, is {owner.status}. See 'sentinel plugins'."
+                )
             return None
         spec, plugin_id = found
         from sentinel.core._imports import import_target
@@ -257,6 +284,21 @@ class SentinelGroup(click.Group):
             return super().invoke(ctx)
         except SentinelError as exc:
             raise click.ClickException(str(exc)) from exc
+
+
+def _peek_options(
+    group: click.Group, ctx: click.Context, args: list[str]
+) -> dict[str, Any]:
+    """Return the group's option values in ``args`` without running callbacks.
+
+    Resilient parsing skips --help and leaves invalid values as None; the
+    real parse that follows reports them.
+    """
+    probe = click.Context(
+        group, info_name=ctx.info_name, parent=ctx.parent, resilient_parsing=True
+    )
+    click.Command.parse_args(group, probe, list(args))
+    return probe.params
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -327,17 +369,10 @@ def cli(
     verbose: int,
 ) -> None:
     """Sentinel: watch folders, queue work, move files to and from Box."""
-    state = _state(ctx)
-    state.env, state.config_path, state.strict, state.verbose = (
-        env,
-        config_path,
-        strict,
-        verbose,
-    )
-    state.disable, state.only, state.trace = _split(disable), _split(only), trace
+    # SentinelGroup.parse_args has stored the options in the CliState.
     if strict:
         # Load now so a broken plugin fails the command before it starts.
-        _ = state.host
+        _ = _state(ctx).host
 
 
 @cli.command()
@@ -360,14 +395,14 @@ def plugins(ctx: click.Context, as_json: bool, timings: bool) -> None:
     """List plugins: id, distribution, version, status, what each provides.
 
     The id is the name that --disable, --only, SENTINEL_DISABLE_PLUGINS,
-    SENTINEL_PLUGINS and plugins.disable accept. Listing imports no plugin
-    that ships a declaration file (unless --timings asks for import times).
+    SENTINEL_PLUGINS and plugins.disable accept. Every enabled plugin is
+    imported, so a plugin whose import fails is listed as failed.
     """
     if ctx.invoked_subcommand is not None:
         return
     state = _state(ctx)
-    if timings:
-        state.host.import_plugins()
+    # Declarations alone cannot show an import failure; --help reads them.
+    state.host.import_plugins()
     listing = state.listing()
     if as_json:
         click.echo(json.dumps(listing["plugins"], indent=2))
@@ -395,8 +430,6 @@ def _print_plugins(listing: dict[str, Any], timings: bool) -> None:
             seconds = info["import_seconds"]
             row.append("-" if seconds is None else f"{seconds * 1000:.1f} ms")
         detail = info["error"] or _provides_text(info["provides"])
-        if info["status"] == "incompatible" and info["api"]:
-            detail = f"needs core API {info['api']}: {detail}"
         rows.append((row, detail))
     widths = [
         max(len(cells[i]) for cells in [headers, *(row for row, _ in rows)])
@@ -408,11 +441,12 @@ def _print_plugins(listing: dict[str, Any], timings: bool) -> None:
         )
         click.echo(f"{line}  {detail}".rstrip())
     for conflict in listing["conflicts"]:
-        how = (
-            "plugins.prefer"
-            if conflict["by_config"]
-            else "id order; set plugins.prefer"
-        )
+        if conflict["by_config"]:
+            how = "plugins.prefer"
+        elif conflict.get("by_owner"):
+            how = "it owns the section"
+        else:
+            how = "id order; set plugins.prefer"
         click.echo(
             f"conflict: {conflict['key']} is declared by "
             f"{', '.join(conflict['plugins'])}; {conflict['chosen']} wins ({how})"
@@ -512,6 +546,9 @@ def run() -> None:
     from sentinel.core._run import install_signal_handlers, run_agent
 
     state = _state(click.get_current_context())
+    # Import every plugin before the config loads, so a plugin that fails to
+    # import contributes no config section to validate against.
+    state.import_all = True
     host, cfg = state.host, state.config
     agent = Agent(cfg, host, Path.cwd())
     for name in ("SENTINEL_ENV", "SENTINEL_CONFIG"):

@@ -1,0 +1,1 @@
+"""A third-party plugin that declares a first-party config section."""
