@@ -38,6 +38,9 @@ class Agent:
         self.events = EventLog()
         self.runtime_env: dict[str, str] = {}
         self.stop_event = threading.Event()
+        # The reason of the first request_stop(error=True), which makes the
+        # run end with a non-zero exit code.
+        self.failure: str | None = None
         self._services: dict[str, Any] = {}
 
     @property
@@ -65,8 +68,15 @@ class Agent:
         """Tell whether a service named ``name`` was provided."""
         return name in self._services
 
-    def request_stop(self, reason: str) -> None:
-        """Ask the agent to shut down; safe to call from any thread."""
-        if not self.stop_event.is_set():
+    def request_stop(self, reason: str, *, error: bool = False) -> None:
+        """Ask the agent to shut down; safe to call from any thread.
+
+        With ``error``, a plugin reports that the agent cannot go on: the
+        reason is logged as an error and ``sentinel run`` exits with code 1.
+        """
+        if error and self.failure is None:
+            self.failure = reason
+            logger.error("stopping: %s", reason)
+        elif not self.stop_event.is_set():
             logger.info("stopping: %s", reason)
         self.stop_event.set()

@@ -1,11 +1,14 @@
-"""``sentinel run``: the agent's phases, signal handling and the idle warning."""
+"""``sentinel run``: the folder lock, the phases, signals and the idle warning."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
+from pathlib import Path
 from types import FrameType
+from typing import TextIO
 
 import click
 
@@ -29,13 +32,68 @@ def install_signal_handlers(agent: Agent) -> None:
     signal.signal(signal.SIGTERM, handle)
 
 
+# Held with flock by the running agent, and containing its pid. The kernel
+# drops the lock when the process ends, so a crashed agent leaves none.
+LOCK_FILE_NAME = "agent.lock"
+
+
+def lock_state_dir(state_dir: Path) -> TextIO:
+    """Lock ``state_dir`` for this process and return the open lock file.
+
+    Raises :class:`SentinelError` naming the folder and the pid of the agent
+    that holds the lock. The lock lasts until the returned file is closed or
+    the process exits.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / LOCK_FILE_NAME
+    # Opened without truncation, so a failed attempt keeps the holder's pid.
+    lock_file = path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.seek(0)
+        holder = lock_file.read().strip() or "unknown"
+        lock_file.close()
+        raise SentinelError(
+            f"another sentinel run (pid {holder}) is already running in "
+            f"{state_dir.parent} and holds {path}; two agents in one folder "
+            f"would share its queue data and inbox. Stop that agent first, or "
+            f"start this one in another folder"
+        ) from None
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(f"{os.getpid()}\n")
+    lock_file.flush()
+    return lock_file
+
+
 # Services through which a run does visible work: without either, nothing
 # feeds the queue and nothing shows its state.
 WORK_SERVICES = {"files": "files", "web": "web"}
 
 
 def run_agent(agent: Agent) -> int:
-    """Start every plugin, wait for a stop signal, shut down; return the exit code."""
+    """Start every plugin, wait for a stop request, shut down; return the exit code.
+
+    The code is 1 when the folder is locked by another agent, when start-up
+    fails, or when a plugin stopped the agent with ``request_stop(error=True)``.
+    """
+    try:
+        lock_file = lock_state_dir(agent.state_dir)
+    except (SentinelError, OSError) as exc:
+        logger.error("start-up failed: %s", exc)
+        return 1
+    with lock_file:
+        started = _run_phases(agent)
+    if agent.failure is not None:
+        logger.error("stopped after an error: %s", agent.failure)
+        return 1
+    logger.info("stopped")
+    return 0 if started else 1
+
+
+def _run_phases(agent: Agent) -> bool:
+    """Run the phases and wait for a stop request; return whether start-up succeeded."""
     started = False
     try:
         _call_phase(agent, "sentinel_startup")
@@ -49,8 +107,7 @@ def run_agent(agent: Agent) -> int:
         logger.error("start-up failed: %s", exc)
     finally:
         _call_phase(agent, "sentinel_shutdown", stop_on_error=False)
-        logger.info("stopped")
-    return 0 if started else 1
+    return started
 
 
 def _warn_if_idle(agent: Agent) -> None:
