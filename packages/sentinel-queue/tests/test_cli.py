@@ -55,11 +55,19 @@ def test_status_shows_active_jobs(queue: Queue) -> None:
 @pytest.mark.usefixtures("cli_env")
 @pytest.mark.parametrize(
     ("state", "expected"),
-    [("queued", 5), ("active", 2), ("delayed", 1), ("done", 1), ("failed", 1)],
-    ids=["queued", "active", "delayed", "done", "failed"],
+    [
+        ("queued", 5),
+        ("active", 2),
+        ("delayed", 1),
+        ("done", 1),
+        ("failed", 1),
+        ("cancelled", 1),
+    ],
+    ids=["queued", "active", "delayed", "done", "failed", "cancelled"],
 )
 def test_jobs_filters_by_state(queue: Queue, state: str, expected: int) -> None:
     failed_job(queue)
+    queue.cancel(queue.enqueue("qtest.echo", {}))
     done = queue.enqueue("qtest.echo", {})
     queue.finish(queue.fetch_many("w1", 1)[0], "ok")
     assert queue.get(done) is not None
@@ -133,6 +141,128 @@ def test_purge_deletes_one_state_only(queue: Queue) -> None:
     assert (queue.get(failed) or {})["state"] == "failed"
     unknown = CliRunner().invoke(queue_group, ["purge", "active", "--yes"])
     assert unknown.exit_code == 2
+
+
+def done_jobs(queue: Queue, count: int) -> None:
+    for n in range(count):
+        queue.enqueue("qtest.echo", {"n": n})
+    for job in queue.fetch_many("w1", count):
+        assert queue.finish(job, "ok")
+
+
+def status_lines(text: str) -> dict[str, list[tuple[str, str]]]:
+    """Split plain status output into its sections of (state, count) rows."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if line.startswith("  "):
+            state, count = line.split()
+            current.append((state, count))
+        elif line.endswith(":"):
+            current = sections.setdefault(line, [])
+    return sections
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_status_after_purge_shows_stored_and_ever(queue: Queue) -> None:
+    done_jobs(queue, 4)
+
+    assert run(queue_group, "purge", "done", "--yes").strip() == "deleted 4 done jobs"
+    report = run_json(queue_group, "status")
+    sections = status_lines(run(queue_group, "status"))
+
+    assert report["now"]["done"] == 0
+    assert report["ever"]["done"] == 4
+    assert report["counts"]["done"] == 4
+    assert ("done", "0") in sections["jobs stored now:"]
+    assert ("done", "4") in sections["jobs finished since the queue was created:"]
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_status_counts_align(queue: Queue) -> None:
+    queue.cancel(queue.enqueue("qtest.echo", {}))
+
+    text = run(queue_group, "status")
+    rows = [line for line in text.splitlines() if line.startswith("  ")]
+    columns = {len(line) - len(line.split()[-1]) for line in rows}
+
+    assert len(rows) == 9
+    assert "  cancelled  1" in rows
+    assert len(columns) == 1
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_status_stored_counts_skip_expired(queue: Queue, client: redis.Redis) -> None:
+    done_jobs(queue, 2)
+    (expired, _) = [job["id"] for job in queue.jobs("done")]
+    client.hdel(queue.keys.status, expired)
+
+    report = run_json(queue_group, "status")
+
+    assert report["now"]["done"] == 1
+    assert report["ever"]["done"] == 2
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_purge_one_job_says_job(queue: Queue) -> None:
+    queue.enqueue("qtest.echo", {}, delay=60)
+
+    output = run(queue_group, "purge", "delayed", "--yes")
+
+    assert output.strip() == "deleted 1 delayed job"
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_purge_cancelled_jobs(queue: Queue) -> None:
+    cancelled = queue.enqueue("qtest.echo", {})
+    queue.cancel(cancelled)
+    kept = queue.enqueue("qtest.echo", {})
+
+    output = run(queue_group, "purge", "cancelled", "--yes")
+
+    assert output.strip() == "deleted 1 cancelled job"
+    assert queue.get(cancelled) is None
+    assert (queue.get(kept) or {})["state"] == "queued"
+    assert run_json(queue_group, "jobs", "--state", "cancelled") == []
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_requeue_cancelled_leaves_cancelled_list(queue: Queue) -> None:
+    job_id = queue.enqueue("qtest.echo", {})
+    queue.cancel(job_id)
+
+    run(queue_group, "requeue", job_id)
+
+    assert run_json(queue_group, "jobs", "--state", "cancelled") == []
+    assert (queue.get(job_id) or {})["state"] == "queued"
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("files.proces", "did you mean 'files.process'"),
+        ("no.such.task", "registered tasks: "),
+    ],
+    ids=["close-name", "no-close-name"],
+)
+def test_enqueue_rejects_unknown_task(queue: Queue, task: str, expected: str) -> None:
+    result = CliRunner().invoke(queue_group, ["enqueue", task])
+
+    assert result.exit_code == 2
+    assert f"task {task!r} is not registered" in result.output
+    assert expected in result.output
+    assert "--force" in result.output
+    assert queue.counts()["queued"] == 0
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_enqueue_force_accepts_unknown_task(queue: Queue) -> None:
+    job_id = run(queue_group, "enqueue", "no.such.task", "--force").strip()
+
+    record = queue.get(job_id)
+    assert record is not None
+    assert record["task"] == "no.such.task"
 
 
 def commandstats(client: redis.Redis) -> dict[str, Any]:

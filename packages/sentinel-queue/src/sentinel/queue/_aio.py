@@ -173,6 +173,10 @@ class AsyncQueue(QueueCore):
         """Count jobs by state: queued, active, delayed, and finished ever."""
         return await self._run(self._counts_call())
 
+    async def state_counts(self) -> dict[str, dict[str, int]]:
+        """Count stored jobs by state and finished jobs ever (see ``Queue``)."""
+        return await self._run(self._state_counts_call())
+
     async def get(self, job_id: str) -> dict[str, Any] | None:
         """Return the job ``job_id`` as a dict, or None when unknown or expired."""
         return await self._run(self._get_call(job_id))

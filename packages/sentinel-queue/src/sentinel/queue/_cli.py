@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
@@ -15,13 +16,13 @@ from typing import Any, Protocol
 
 import click
 
-from sentinel.core import Config, ConfigError, PluginHost, bootstrap
+from sentinel.core import QUEUE_TASK, Config, ConfigError, PluginHost, bootstrap
 from sentinel.queue._connect import check_connection
 from sentinel.queue._cron import Schedule, Scheduler
 from sentinel.queue._errors import QueueError, ServerNotFoundError
 from sentinel.queue._outcome import default_worker_name
 from sentinel.queue._pool import PARENT_PID_ENV, WorkerPool, worker_command
-from sentinel.queue._queue import Queue
+from sentinel.queue._queue import LISTED_STATES, PURGED_STATES, Queue
 from sentinel.queue._server import find_running_server
 from sentinel.queue._threads import MAX_THREADS, WorkerThreads, threads_setting
 from sentinel.queue._worker import (
@@ -279,6 +280,12 @@ def _run_pool(
 @click.option("--delay", type=click.FloatRange(min=0), default=0.0, help="Seconds.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds.")
 @click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Enqueue even if TASK is not registered here, for a task that only the "
+    "workers of other machines provide.",
+)
 def enqueue(  # noqa: PLR0917 - click passes one argument per option
     task: str,
     payload: str,
@@ -288,6 +295,7 @@ def enqueue(  # noqa: PLR0917 - click passes one argument per option
     delay: float,
     timeout: float | None,
     queue_name: str | None,
+    force: bool,
 ) -> None:
     """Enqueue a job for TASK and print its id."""
     try:
@@ -300,7 +308,9 @@ def enqueue(  # noqa: PLR0917 - click passes one argument per option
         raise click.BadParameter(
             f"expected a JSON object, got {type(data).__name__}", param_hint="--payload"
         )
-    _, config, _ = _load()
+    host, config, _ = _load()
+    if not force:
+        check_task_registered(task, host.registry.names(QUEUE_TASK))
     queue = _queue(config, queue_name)
     try:
         job_id = queue.enqueue(
@@ -317,6 +327,23 @@ def enqueue(  # noqa: PLR0917 - click passes one argument per option
     click.echo(job_id)
 
 
+def check_task_registered(task: str, registered: list[str]) -> None:
+    """Raise a usage error when no installed plugin registers ``task``."""
+    if task in registered:
+        return
+    close = difflib.get_close_matches(task, registered, n=3)
+    if close:
+        suggestion = f"did you mean {' or '.join(repr(name) for name in close)}?"
+    else:
+        suggestion = f"registered tasks: {', '.join(sorted(registered)) or 'none'}"
+    raise click.BadParameter(
+        f"task {task!r} is not registered by any installed plugin, so a worker "
+        f"here would fail it ({suggestion}); pass --force if the workers of "
+        f"another machine provide it",
+        param_hint="TASK",
+    )
+
+
 @group.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
@@ -325,24 +352,35 @@ def enqueue(  # noqa: PLR0917 - click passes one argument per option
 def status(
     as_json: bool, queue_name: str | None, failed_limit: int, active_limit: int
 ) -> None:
-    """Print job counts by state, the running jobs and the latest failures."""
+    """Print job counts by state, the running jobs and the latest failures.
+
+    The counts of jobs stored now drop when finished jobs expire or are
+    purged. The totals of finished jobs count every job since the queue was
+    created.
+    """
     _, config, _ = _load()
     queue = _queue(config, queue_name)
-    counts = queue.counts()
+    counts = queue.state_counts()
     active = queue.recent("active", active_limit)
     failed = queue.recent("failed", failed_limit)
     if as_json:
         report = {
             "queue": queue.name,
-            "counts": counts,
+            # Kept for scripts that read it: like Queue.counts(), totals ever
+            # for the finished states.
+            "counts": counts["now"] | counts["ever"],
+            "now": counts["now"],
+            "ever": counts["ever"],
             "active": active,
             "recent_failed": failed,
         }
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"queue {queue.name}")
-    for state_name, count in counts.items():
-        click.echo(f"  {state_name:<8} {count}")
+    click.echo("jobs stored now:")
+    _echo_counts(counts["now"])
+    click.echo("jobs finished since the queue was created:")
+    _echo_counts(counts["ever"])
     for job in active:
         click.echo(
             f"active {job['id']} {job['task']} on {job['worker']}, attempt "
@@ -353,10 +391,16 @@ def status(
     sys.stdout.flush()
 
 
+def _echo_counts(counts: dict[str, int]) -> None:
+    width = max(len(name) for name in LISTED_STATES)
+    for state_name, count in counts.items():
+        click.echo(f"  {state_name:<{width}}  {count}")
+
+
 @group.command()
 @click.option(
     "--state",
-    type=click.Choice(["queued", "active", "delayed", "done", "failed"]),
+    type=click.Choice(LISTED_STATES),
     default="queued",
     show_default=True,
 )
@@ -414,7 +458,7 @@ def cancel(job_ids: tuple[str, ...], queue_name: str | None) -> None:
 
 
 @group.command()
-@click.argument("state", type=click.Choice(["queued", "delayed", "done", "failed"]))
+@click.argument("state", type=click.Choice(PURGED_STATES))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
 def purge(state: str, yes: bool, queue_name: str | None) -> None:
@@ -426,4 +470,4 @@ def purge(state: str, yes: bool, queue_name: str | None) -> None:
     total = 0
     while removed := queue.purge(state):
         total += removed
-    click.echo(f"deleted {total} {state} jobs")
+    click.echo(f"deleted {total} {state} {'job' if total == 1 else 'jobs'}")

@@ -71,6 +71,11 @@ class QueueKeys:
         return self._key("failed")
 
     @property
+    def cancelled(self) -> str:
+        """Capped list of the most recent cancelled job ids, newest first."""
+        return self._key("cancelled")
+
+    @property
     def expires(self) -> str:
         """Sorted set of finished job ids scored by the time their data is removed."""
         return self._key("expires")

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import redis
 
 from sentinel.queue import _scripts
 from sentinel.queue._errors import QueueError
@@ -110,7 +112,9 @@ SCRIPT_NAMES = (
     "READ",
     "COUNTS",
 )
-LISTED_STATES = (QUEUED, ACTIVE, DELAYED, DONE, FAILED)
+LISTED_STATES = (QUEUED, ACTIVE, DELAYED, DONE, FAILED, CANCELLED)
+PURGED_STATES = (QUEUED, DELAYED, DONE, FAILED, CANCELLED)
+FINISHED_STATES = (DONE, FAILED, CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,14 +151,17 @@ def _parse_batch(reply: Any) -> Batch:
 
 
 def _parse_counts(reply: Any) -> dict[str, int]:
-    queued, active, delayed, done, failed, cancelled = reply
+    names = (QUEUED, ACTIVE, DELAYED, *FINISHED_STATES)
+    return {name: int(count) for name, count in zip(names, reply[:6], strict=True)}
+
+
+def _parse_state_counts(reply: Any) -> dict[str, dict[str, int]]:
+    ever = _parse_counts(reply)
+    stored = dict(zip(FINISHED_STATES, map(int, reply[6:]), strict=True))
+    now = {QUEUED: ever[QUEUED], ACTIVE: ever[ACTIVE], DELAYED: ever[DELAYED]}
     return {
-        "queued": int(queued),
-        "active": int(active),
-        "delayed": int(delayed),
-        "done": int(done),
-        "failed": int(failed),
-        "cancelled": int(cancelled),
+        "now": now | stored,
+        "ever": {state: ever[state] for state in FINISHED_STATES},
     }
 
 
@@ -448,15 +455,18 @@ class QueueCore:
         return Call("REQUEUE", [job_id], bool)
 
     def _purge_call(self, state: str, limit: int) -> Call[int]:
-        if state not in (QUEUED, DELAYED, DONE, FAILED):
+        if state not in PURGED_STATES:
             raise QueueError(
-                f"cannot purge state {state!r}; expected queued, delayed, done or "
-                f"failed (active jobs belong to their workers)"
+                f"cannot purge state {state!r}; expected one of "
+                f"{', '.join(PURGED_STATES)} (active jobs belong to their workers)"
             )
         return Call("PURGE", [state, limit], int)
 
     def _counts_call(self) -> Call[dict[str, int]]:
         return Call("COUNTS", [], _parse_counts)
+
+    def _state_counts_call(self) -> Call[dict[str, dict[str, int]]]:
+        return Call("COUNTS", [self.history], _parse_state_counts)
 
     def _get_call(self, job_id: str) -> Call[dict[str, Any] | None]:
         def parse(reply: Any) -> dict[str, Any] | None:
@@ -470,12 +480,12 @@ class QueueCore:
     ) -> Call[list[dict[str, Any]]]:
         if state not in LISTED_STATES:
             raise QueueError(
-                f"state {state!r} is not listed; expected one of queued, active, "
-                f"delayed, done, failed"
+                f"state {state!r} is not listed; expected one of "
+                f"{', '.join(LISTED_STATES)}"
             )
         # A READ of no ids returns nothing without touching the lists.
         args: list[Any] = ["ids"] if limit <= 0 else [state, limit, max(0, offset)]
-        if state in (DONE, FAILED) and limit > 0:
+        if state in FINISHED_STATES and limit > 0:
             args.append(self.history)
         return Call("READ", args, _records)
 
@@ -496,6 +506,13 @@ class Queue(QueueCore):
     ``rate_limit`` the jobs started per second (with bursts of up to
     ``rate_burst``); 0 means no limit.
     """
+
+    #: Errors raised while the server cannot be reached (down, restarting or
+    #: unreachable); the same call may succeed when it is tried again later.
+    connection_errors: ClassVar[tuple[type[Exception], ...]] = (
+        redis.ConnectionError,
+        redis.TimeoutError,
+    )
 
     @classmethod
     def from_url(cls, url: str, name: str = DEFAULT_NAME, **options: Any) -> Queue:
@@ -735,12 +752,29 @@ class Queue(QueueCore):
         return self._run(self._requeue_call(job_id))
 
     def purge(self, state: str, limit: int = 10_000) -> int:
-        """Delete up to ``limit`` jobs in ``state`` (queued, delayed, done, failed)."""
+        """Delete up to ``limit`` jobs in ``state``.
+
+        The state is queued, delayed, done, failed or cancelled.
+        """
         return self._run(self._purge_call(state, limit))
 
     def counts(self) -> dict[str, int]:
-        """Count jobs by state: queued, active, delayed, and finished ever."""
+        """Count jobs by state: queued, active, delayed, and finished ever.
+
+        ``done``, ``failed`` and ``cancelled`` are totals since the queue was
+        created, so they do not drop when jobs expire or are purged.
+        """
         return self._run(self._counts_call())
+
+    def state_counts(self) -> dict[str, dict[str, int]]:
+        """Count the jobs stored now by state, and the finished jobs ever.
+
+        ``now`` maps every state to the jobs whose records exist now (of
+        the finished ones, at most the ``history`` newest per state are
+        counted). ``ever`` maps done, failed and cancelled to the totals since
+        the queue was created.
+        """
+        return self._run(self._state_counts_call())
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """Return the job ``job_id`` as a dict, or None when unknown or expired."""
@@ -761,7 +795,8 @@ class Queue(QueueCore):
         """List jobs in ``state``, one page of ``limit`` from ``offset``.
 
         Queued jobs come in the order they will run, delayed ones by due
-        time, active ones by lease deadline, done and failed newest first.
+        time, active ones by lease deadline, done, failed and cancelled
+        newest first.
         """
         return self._run(self._jobs_call(state, limit, offset))
 

@@ -32,6 +32,7 @@ KEY_ORDER = (
     "expires",
     "stats",
     "wake",
+    "cancelled",
 )
 
 # At most this many wake tokens wait in the wake list; one token wakes one
@@ -134,9 +135,8 @@ local function close_job(id, status, state, t, us, ttl, cap)
   status.finished_at = us
   drop_progress(id, status)
   save_status(id, status)
-  local list = K.failed
-  if state == 'done' then list = K.done end
-  if state ~= 'cancelled' then push_capped(list, id, cap, math.floor(cap / 8)) end
+  -- K.done, K.failed or K.cancelled.
+  push_capped(K[state], id, cap, math.floor(cap / 8))
   tallies[state] = (tallies[state] or 0) + 1
   redis.call('ZADD', K.expires, t + ttl, id)
   drop_unique(id, status)
@@ -562,6 +562,7 @@ if not status or (status.state ~= 'failed' and status.state ~= 'cancelled') then
 end
 local t, us = clock()
 redis.call('LREM', K.failed, 0, id)
+redis.call('LREM', K.cancelled, 0, id)
 redis.call('ZREM', K.expires, id)
 redis.call('HDEL', K.results, id)
 status.attempts = 0
@@ -577,7 +578,8 @@ return 1
 """
 )
 
-# ARGV: state to purge ('queued', 'delayed', 'failed' or 'done'), limit.
+# ARGV: state to purge ('queued', 'delayed', 'done', 'failed' or
+# 'cancelled'), limit.
 # Deletes up to `limit` jobs in that state; returns how many.
 PURGE = (
     _PRELUDE
@@ -594,7 +596,9 @@ for _, id in ipairs(ids) do
   if status then drop_unique(id, status) end
   redis.call('ZREM', K.queued, id)
   redis.call('ZREM', K.delayed, id)
-  redis.call('LREM', K[state == 'done' and 'done' or 'failed'], 0, id)
+  if state ~= 'queued' and state ~= 'delayed' then
+    redis.call('LREM', K[state], 0, id)
+  end
   redis.call('ZREM', K.expires, id)
   redis.call('HDEL', K.jobs, id)
   redis.call('HDEL', K.status, id)
@@ -605,7 +609,8 @@ return #ids
 """
 )
 
-# ARGV: 'done' or 'failed' and a limit, an offset and the list cap, 'queued',
+# ARGV: 'done', 'failed' or 'cancelled' and a limit, an offset and the list
+# cap, 'queued',
 # 'delayed' or 'active' and a limit and an offset, or 'ids' followed by job
 # ids.
 # Returns a flat list of id, job JSON, status JSON, result JSON, progress JSON
@@ -621,7 +626,7 @@ if what == 'ids' then
 else
   local first = tonumber(ARGV[3] or 0)
   local last = first + tonumber(ARGV[2]) - 1
-  if what == 'done' or what == 'failed' then
+  if what == 'done' or what == 'failed' or what == 'cancelled' then
     -- The lists may run past their cap until the next trim.
     if ARGV[4] then last = math.min(last, tonumber(ARGV[4]) - 1) end
     ids = redis.call('LRANGE', K[what], first, last)
@@ -641,11 +646,15 @@ return out
 """
 )
 
-# Returns {queued, active, delayed, done, failed, cancelled} as one snapshot.
+# ARGV: optionally the list cap.
+# Returns {queued, active, delayed, done, failed, cancelled} as one snapshot,
+# where the last three count the jobs finished since the queue was created.
+# With the cap, three more numbers follow: the done, failed and cancelled jobs
+# whose records are still stored (not expired or purged).
 COUNTS = (
     _PRELUDE
     + """
-return {
+local counts = {
   redis.call('ZCARD', K.queued),
   redis.call('ZCARD', K.active),
   redis.call('ZCARD', K.delayed),
@@ -653,6 +662,18 @@ return {
   tonumber(redis.call('HGET', K.stats, 'failed') or 0),
   tonumber(redis.call('HGET', K.stats, 'cancelled') or 0),
 }
+if ARGV[1] then
+  -- Expiry removes a job's records but leaves its id in the capped list.
+  local cap = tonumber(ARGV[1])
+  for _, state in ipairs({'done', 'failed', 'cancelled'}) do
+    local stored = 0
+    for _, id in ipairs(redis.call('LRANGE', K[state], 0, cap - 1)) do
+      stored = stored + redis.call('HEXISTS', K.status, id)
+    end
+    counts[#counts + 1] = stored
+  end
+end
+return counts
 """
 )
 
