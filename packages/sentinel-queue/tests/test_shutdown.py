@@ -162,7 +162,10 @@ def status_output(url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
         (lambda port: f"redis://127.0.0.1:{port}/0", "needs a password"),
         (lambda port: "redis://127.0.0.1:1/0", "cannot reach Redis"),
         (lambda port: "notaurl", "expected a URL that starts with one of redis://"),
-        (lambda port: "redis://127.0.0.1:notaport/0", "is not a Redis URL"),
+        (
+            lambda port: "redis://127.0.0.1:notaport/0",
+            "expected a URL with a valid port",
+        ),
     ],
     ids=[
         "wrong-password",

@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 STATE_FILE = "files-watcher.json"
 FOLLOW_INTERVAL = 1.0
 FOLLOW_BATCH = 200
+# While the queue server cannot be reached, enqueueing is retried this often
+# (seconds), and the job follower repeats its warning every this many failures.
+ENQUEUE_RETRY_INTERVAL = 1.0
+REPEAT_WARNING_EVERY = 60
 MAX_SEEN_JOBS = 10_000
 # Timing keys of the files section with the smallest value each accepts.
 # Config loading checks the bounds that plugin.toml declares; this repeats
@@ -45,6 +49,7 @@ class FilesService:
         self.state_dir = state_dir
         self.watcher: FolderWatcher | None = None
         self.follower: JobFollower | None = None
+        self.enqueuer: FileEnqueuer | None = None
 
     @classmethod
     def from_agent(cls, agent: Agent) -> FilesService:
@@ -80,37 +85,120 @@ class FilesService:
         queue = agent.service("queue")
         self.follower = JobFollower(queue, agent.events)
         self.follower.start()
-
-        def enqueue(ready: ReadyFile) -> None:
-            moved = {"moved_from": str(ready.moved_from)} if ready.moved_from else {}
-            agent.events.record(
-                "file", path=str(ready.path), route=ready.route, action="ready", **moved
-            )
-            payload = {
-                "path": str(ready.path),
-                "route": ready.route,
-                "relative": ready.relative,
-                "size": ready.size,
-                "mtime_ns": ready.mtime_ns,
-            }
-            job_id = queue.enqueue("files.process", payload, unique_key=ready.key)
-            logger.info("%r: enqueued as job %s", str(ready.path), job_id)
-
+        self.enqueuer = FileEnqueuer(queue, agent.events)
         for route in self.routes:
             route.processed.mkdir(parents=True, exist_ok=True)
             route.failed.mkdir(parents=True, exist_ok=True)
         state_file = self.state_dir / STATE_FILE if self.state_dir else None
-        self.watcher = build_watcher(self.routes, self.settings, enqueue, state_file)
+        self.watcher = build_watcher(
+            self.routes, self.settings, self.enqueuer, state_file
+        )
         self.watcher.start()
 
     def stop_watching(self) -> None:
-        """Stop the watcher and the job follower if they run."""
+        """Stop the watcher and the job follower if they run.
+
+        A file still waiting for the queue is removed from the watcher's
+        record of delivered files, so the next run enqueues it.
+        """
+        if self.enqueuer is not None:
+            self.enqueuer.stop()
         if self.watcher is not None:
             self.watcher.stop()
+            if self.enqueuer is not None and self.enqueuer.abandoned:
+                for path in self.enqueuer.abandoned:
+                    self.watcher.state.forget(path)
+                self.watcher.state.save()
             self.watcher = None
+        self.enqueuer = None
         if self.follower is not None:
             self.follower.stop()
             self.follower = None
+
+
+class FileEnqueuer:
+    """The watcher's handler: enqueue one ``files.process`` job per ready file.
+
+    It runs in the watcher's route threads. When the queue server cannot be
+    reached, it logs one error per file and retries every
+    ``retry_interval`` seconds until the job is enqueued or :meth:`stop` is
+    called. The route's later files wait in the watcher meanwhile. Files
+    given up at stop are listed in :attr:`abandoned`.
+    """
+
+    def __init__(
+        self,
+        queue: Any,
+        events: EventLog,
+        retry_interval: float = ENQUEUE_RETRY_INTERVAL,
+    ) -> None:
+        self.queue = queue
+        self.events = events
+        self.retry_interval = retry_interval
+        # Errors after which a retry can succeed: the server is down or
+        # restarting. A queue without the attribute is never retried.
+        self.retry_errors: tuple[type[BaseException], ...] = tuple(
+            getattr(queue, "connection_errors", ())
+        )
+        self.abandoned: list[Path] = []
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Make waiting handlers give up their files and return."""
+        self._stop.set()
+
+    def __call__(self, ready: ReadyFile) -> None:
+        moved = {"moved_from": str(ready.moved_from)} if ready.moved_from else {}
+        self.events.record(
+            "file", path=str(ready.path), route=ready.route, action="ready", **moved
+        )
+        payload = {
+            "path": str(ready.path),
+            "route": ready.route,
+            "relative": ready.relative,
+            "size": ready.size,
+            "mtime_ns": ready.mtime_ns,
+        }
+        failures = 0
+        while True:
+            try:
+                job_id = self.queue.enqueue(
+                    "files.process", payload, unique_key=ready.key
+                )
+            except self.retry_errors as exc:
+                failures += 1
+                if failures == 1:
+                    logger.error(
+                        "%r: cannot enqueue to queue %s (%s); retrying every %g s "
+                        "until the queue server answers",
+                        str(ready.path),
+                        self.queue.name,
+                        exc,
+                        self.retry_interval,
+                    )
+                if self._stop.wait(self.retry_interval):
+                    self._abandon(ready, failures)
+                    return
+                continue
+            break
+        if failures:
+            logger.info(
+                "%r: enqueued as job %s after %s",
+                str(ready.path),
+                job_id,
+                count_attempts(failures, "failed attempt"),
+            )
+        else:
+            logger.info("%r: enqueued as job %s", str(ready.path), job_id)
+
+    def _abandon(self, ready: ReadyFile, failures: int) -> None:
+        logger.warning(
+            "%r: not enqueued after %s before the service stopped; the next "
+            "sentinel run enqueues it",
+            str(ready.path),
+            count_attempts(failures, "attempt"),
+        )
+        self.abandoned.append(ready.path)
 
 
 def check_timing(settings: Mapping[str, Any]) -> None:
@@ -185,13 +273,40 @@ class JobFollower:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        failures = 0
         while True:
             try:
                 self.poll()
             except Exception as exc:  # noqa: BLE001 - the queue may be stopping or restarting
-                logger.warning("cannot read finished jobs from the queue: %s", exc)
+                failures += 1
+                self._warn(failures, exc)
+            else:
+                if failures:
+                    logger.info(
+                        "reading finished jobs from queue %s again after %s",
+                        self.queue.name,
+                        count_attempts(failures, "failed attempt"),
+                    )
+                failures = 0
             if self._stop.wait(self.interval):
                 return
+
+    def _warn(self, failures: int, exc: Exception) -> None:
+        """Log the first failure of a series and then every REPEAT_WARNING_EVERY."""
+        if failures == 1:
+            logger.warning(
+                "cannot read finished jobs from queue %s: %s; retrying every %g s",
+                self.queue.name,
+                exc,
+                self.interval,
+            )
+        elif failures % REPEAT_WARNING_EVERY == 0:
+            logger.warning(
+                "still cannot read finished jobs from queue %s after %d attempts: %s",
+                self.queue.name,
+                failures,
+                exc,
+            )
 
     def poll(self) -> int:
         """Record the newly finished jobs; return how many were recorded."""
@@ -228,6 +343,11 @@ class JobFollower:
             **fields,
         )
         return True
+
+
+def count_attempts(count: int, noun: str) -> str:
+    """Return ``1 failed attempt`` or ``3 failed attempts``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def count_files(folder: Path, exclude: tuple[Path, ...] = ()) -> int:

@@ -13,7 +13,8 @@ from sentinel.core import Agent, ConfigError
 from sentinel.queue._connect import check_connection, redact
 from sentinel.queue._pool import WorkerPool, worker_command
 from sentinel.queue._queue import Queue
-from sentinel.queue._server import EmbeddedRedis
+from sentinel.queue._server import EmbeddedRedis, stop_orphaned_server
+from sentinel.queue._supervisor import ServerSupervisor
 from sentinel.queue._threads import threads_setting
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class QueueRuntime:
         self.agent = agent
         self.section = dict(agent.settings.get("queue") or {})
         self.server: EmbeddedRedis | None = None
+        self.supervisor: ServerSupervisor | None = None
         self.pool: WorkerPool | None = None
         self.queue: Queue | None = None
 
@@ -58,14 +60,22 @@ class QueueRuntime:
         url = self.section.get("url")
         if not url:
             data_dir = self.agent.workdir / str(self.section.get("data_dir"))
+            # sentinel run holds the folder lock, so a server still running
+            # there belongs to an agent that was killed.
+            stop_orphaned_server(data_dir)
             self.server = EmbeddedRedis(data_dir)
             self.server.start()
+            self.supervisor = ServerSupervisor(self.server, self._give_up)
+            self.supervisor.start()
             url = self.server.url
         self.queue = Queue.from_config(self.section, str(url))
         check_connection(self.queue.client, str(url))
         self.agent.runtime_env[URL_ENV] = str(url)
         self.agent.provide("queue", self.queue)
         logger.info("queue %s ready at %s", self.queue.name, redact(str(url)))
+
+    def _give_up(self, reason: str) -> None:
+        self.agent.request_stop(reason, error=True)
 
     def ready(self) -> None:
         """Start the worker processes under a supervisor thread."""
@@ -112,15 +122,23 @@ class QueueRuntime:
             "second %s: stopping the workers at once; leases bring their jobs back",
             reason,
         )
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if self.pool is not None:
             self.pool.kill()
         if self.server is not None:
             self.server.terminate()
 
     def shutdown(self) -> None:
-        """Stop the workers, then stop the embedded server gracefully."""
+        """Stop the workers, then stop the embedded server gracefully.
+
+        The supervisor keeps restarting a dead server until the workers
+        stopped, because they hand back their unstarted jobs through it.
+        """
         if self.pool is not None:
             self.pool.stop(WORKER_STOP_TIMEOUT)
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if self.queue is not None:
             self.queue.client.close()
         if self.server is not None:

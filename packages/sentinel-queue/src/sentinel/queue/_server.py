@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -89,6 +90,16 @@ class EmbeddedRedis:
     def running(self) -> bool:
         """Whether the server process is alive."""
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        """Exit code of a server process that ended by itself, else None.
+
+        A negative code ``-N`` means that signal ``N`` killed it.
+        """
+        if self._process is None:
+            return None
+        return self._process.poll()
 
     @property
     def log_path(self) -> Path:
@@ -184,29 +195,41 @@ class EmbeddedRedis:
         )
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Shut the server down with SHUTDOWN so the append-only file is complete."""
+        """Shut the server down with SHUTDOWN so the append-only file is complete.
+
+        For a server that already exited, only a warning with its exit is logged.
+        """
         process = self._process
         if process is None:
             return
-        if process.poll() is None:
-            client = _admin_client(self.port, timeout)
-            # SHUTDOWN closes the connection instead of replying.
-            with contextlib.suppress(redis.ConnectionError):
-                client.shutdown()
-            client.close()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                logger.warning(
-                    "embedded redis %s ignored SHUTDOWN for %s s; killing it",
-                    self.url,
-                    timeout,
-                )
-                process.kill()
-                process.wait()
         self._process = None
+        exit_code = process.poll()
+        if exit_code is not None:
+            self._remove_server_file()
+            logger.warning(
+                "embedded redis %s (pid %s) was not running at shutdown: it %s",
+                self.url,
+                process.pid,
+                describe_exit(exit_code),
+            )
+            return
+        client = _admin_client(self.port, timeout)
+        # SHUTDOWN closes the connection instead of replying.
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown()
+        client.close()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            logger.warning(
+                "embedded redis %s ignored SHUTDOWN for %s s; killing it",
+                self.url,
+                timeout,
+            )
+            process.kill()
+            process.wait()
         self._remove_server_file()
-        logger.info("embedded redis %s stopped", self.url)
+        logger.info("embedded redis %s (pid %s) stopped", self.url, process.pid)
 
     def kill(self) -> None:
         """Kill the server with SIGKILL, as a crash would, losing unsynced writes."""
@@ -246,6 +269,17 @@ class EmbeddedRedis:
         return f"<EmbeddedRedis port={self.port} {state} data_dir={self.data_dir}>"
 
 
+def describe_exit(code: int) -> str:
+    """Describe a return code as ``exited with code 1`` or ``was killed by SIGKILL``."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    return f"was killed by {name}"
+
+
 def find_running_server(data_dir: str | os.PathLike[str]) -> str:
     """Return the URL of the embedded server that runs with its data in ``data_dir``.
 
@@ -281,6 +315,45 @@ def find_running_server(data_dir: str | os.PathLike[str]) -> str:
             )
         )
     return url
+
+
+def stop_orphaned_server(
+    data_dir: str | os.PathLike[str], timeout: float = 10.0
+) -> int | None:
+    """Shut down an embedded server left running by an agent that was killed.
+
+    Only call this while holding the agent lock of the folder, because then
+    no live agent owns the server that ``server.json`` in ``data_dir``
+    names. Returns the pid that was stopped, or None when no server runs.
+    """
+    try:
+        url = find_running_server(data_dir)
+    except ServerNotFoundError:
+        return None
+    pid = _server_pid(url)
+    if pid is None:
+        return None
+    logger.warning(
+        "embedded redis %s (pid %d) was left running by an agent that ended "
+        "without stopping it; shutting it down before starting a new one",
+        url,
+        pid,
+    )
+    client = redis.Redis.from_url(
+        url, socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
+    # SHUTDOWN closes the connection instead of replying.
+    with contextlib.suppress(redis.ConnectionError):
+        client.shutdown()
+    client.close()
+    deadline = time.monotonic() + timeout
+    while _process_alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    (Path(data_dir).resolve() / SERVER_FILE_NAME).unlink(missing_ok=True)
+    return pid
 
 
 def _process_alive(pid: int) -> bool:
