@@ -181,3 +181,13 @@ def test_failed_plugin_contributes_no_section(
     # Declarations alone count until the import fails; run imports first.
     assert load("declared") == "conflict True"
     assert load("import") == "failed False"
+
+
+def test_help_shows_config_error(run_sentinel: RunSentinel, tmp_path: Path) -> None:
+    write_config(tmp_path, "c.yaml", f"default:\n  queue:\n    url: {BAD_URL!r}\n")
+    result = run_sentinel("--config", "c.yaml", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Usage:" in result.stdout
+    assert "Plugin commands are not listed" in result.stdout
+    assert "'queue.url'" in result.stdout

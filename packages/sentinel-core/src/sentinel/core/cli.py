@@ -271,13 +271,22 @@ class SentinelGroup(click.Group):
             command = super().get_command(ctx, name)
             if command is not None:
                 rows.append((name, command.get_short_help_str(60)))
-        commands = _state(ctx).listing()["commands"]
+        # Help must work while the config is invalid, so that a user can
+        # still read how to fix it: the error replaces the plugin commands.
+        unlisted = None
+        try:
+            commands = _state(ctx).listing()["commands"]
+        except SentinelError as exc:
+            commands, unlisted = {}, str(exc)
         for name, (help_text, plugin_id) in sorted(commands.items()):
             rows.append((name, f"{help_text} [{plugin_id}]".strip()))
         rows.sort()
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+        if unlisted is not None:
+            with formatter.section("Plugin commands are not listed"):
+                formatter.write_text(unlisted)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
