@@ -149,6 +149,15 @@ FRAGMENTS = [
     b'<t a=">">text</t>',
     b"&lt;c r=&quot;XFD1&quot;&gt;",
     b"  \n\t",
+    b"<sheetData>",
+    b"<row/>",
+    b"</x:row >",
+    b'<c r="D4" r="b2" s="1">',
+    b"<a:b:c r='E5'>",
+    b'<c x:r="F6">',
+    b"<x:is>",
+    b"<f/>",
+    b"<v=x>",
 ]
 
 
@@ -168,7 +177,10 @@ def test_chunk_boundaries_never_change_bounds(
         scanner.feed(xml[start : start + size])
         start += size
         index += 1
-    assert scanner.bounds() == bounds(xml)
+    whole = sheetscan.SheetScanner()
+    whole.feed(xml)
+    assert scanner.bounds() == whole.bounds()
+    assert scanner.value_extent() == whole.value_extent()
 
 
 def test_scanner_takes_no_arguments() -> None:
@@ -194,7 +206,8 @@ def test_c_bound_is_within_the_python_bound(
 ) -> None:
     archive, part = sheet_part(write_workbook(tmp_path / f"{name}.xlsx", rows, "A1"))
     with archive:
-        by_c = limits_module._outer_bounds(archive, part, 20_000_000)
+        scanner = limits_module._scan_in_c(archive, part)
+        by_c = limits_module._outer_bounds(archive, part, 20_000_000, scanner)
         by_python = limits_module._outer_bounds_by_shape(archive, part, 20_000_000)
     assert by_c[0] <= by_python[0]
     assert by_c[0] * by_c[1] <= by_python[0] * by_python[1]
@@ -207,7 +220,9 @@ def test_large_sheet_is_scanned_in_two_threads(tmp_path: Path) -> None:
     archive, part = sheet_part(path)
     with archive:
         assert archive.getinfo(part).file_size > limits_module.PIPELINE_BYTES
-        assert limits_module._scan_in_c(archive, part) == (40_000, 3, False)
+        scanner = limits_module._scan_in_c(archive, part)
+    assert scanner.bounds() == (40_000, 3, False)
+    assert scanner.value_extent() == ((40_000, 3), False)
 
 
 def test_doctype_sheet_falls_back_to_the_python_scan(tmp_path: Path) -> None:

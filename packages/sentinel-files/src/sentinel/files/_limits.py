@@ -162,21 +162,23 @@ def declared_cells(archive: zipfile.ZipFile, part: str) -> int | None:
 def check_sheet(
     archive: zipfile.ZipFile, part: str, sheet: str, limits: WorkbookLimits, path: str
 ) -> None:
-    """Refuse a sheet whose grid of values would pass ``limits.max_cells``.
+    """Reject a sheet whose grid of values would pass ``limits.max_cells``.
 
     A first pass bounds the grid by the largest row number and column
     letters anywhere in the sheet. Only when that bound or the declared
     dimension passes the limit, which files that style whole empty rows and
-    columns do, a second pass measures the grid between the cells that hold
-    values. The declared dimension alone never decides: real files declare
+    columns do, the grid between the cells that contain values is measured.
+    The declared dimension alone never decides: real files declare
     ``A1:XFD1048576`` for a few values, and a bomb may declare ``A1``.
+    Where the C scanner is compiled, one pass of it yields both measures.
     """
     declared = declared_cells(archive, part)
+    scanner = _scan_in_c(archive, part) if _sheetscan is not None else None
     if declared is None or declared <= limits.max_cells:
-        rows, columns = _outer_bounds(archive, part, limits.max_cells)
+        rows, columns = _outer_bounds(archive, part, limits.max_cells, scanner)
         if rows * columns <= limits.max_cells:
             return
-    extent = _value_extent(archive, part)
+    extent = _value_extent(archive, part, scanner)
     if extent is None:
         return
     cells = extent[0] * extent[1]
@@ -192,24 +194,43 @@ def check_sheet(
 
 
 def _outer_bounds(
-    archive: zipfile.ZipFile, part: str, max_cells: int
+    archive: zipfile.ZipFile,
+    part: str,
+    max_cells: int,
+    scanner: _sheetscan.SheetScanner | None,
 ) -> tuple[int, int]:
     """Bound a sheet's rows and columns by every row and cell it lists.
 
-    The C scanner of ``_sheetscan`` parses the tags in one pass. Where it
-    is not compiled, or meets XML it cannot place (a document type
-    declaration, an attribute without a value), the pure-Python scan
-    bounds the grid instead.
+    ``scanner`` is the C scanner after a pass over the sheet, or None where
+    ``_sheetscan`` is not compiled. Where it is None, or met XML it cannot
+    place (a document type declaration, an attribute without a value), the
+    pure-Python scan bounds the grid instead.
     """
-    if _sheetscan is not None:
-        rows, columns, unsure = _scan_in_c(archive, part)
+    if scanner is not None:
+        rows, columns, unsure = scanner.bounds()
         if not unsure:
             return rows, columns
     return _outer_bounds_by_shape(archive, part, max_cells)
 
 
-def _scan_in_c(archive: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
-    """Feed a sheet's XML to the C scanner, inflating the next chunk meanwhile.
+def _value_extent(
+    archive: zipfile.ZipFile, part: str, scanner: _sheetscan.SheetScanner | None
+) -> tuple[int, int] | None:
+    """Measure the rows and columns between a sheet's cells with a value.
+
+    Returns None when no cell has a value. ``scanner``, the C scanner after
+    its pass, placed every cell as calamine does. Where it is None or
+    unsure, ``_value_extent_by_regex`` measures the sheet instead.
+    """
+    if scanner is not None:
+        extent, unsure = scanner.value_extent()
+        if not unsure:
+            return extent
+    return _value_extent_by_regex(archive, part)
+
+
+def _scan_in_c(archive: zipfile.ZipFile, part: str) -> _sheetscan.SheetScanner:
+    """Feed a sheet's XML to a new C scanner, inflating the next chunk meanwhile.
 
     The scanner releases the GIL, so a thread of its own scans one chunk
     while this thread inflates the next; at most ``PIPELINE_CHUNKS`` chunks
@@ -219,7 +240,7 @@ def _scan_in_c(archive: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
     if archive.getinfo(part).file_size < PIPELINE_BYTES:
         for chunk in _inflate(archive, part):
             scanner.feed(chunk)
-        return scanner.bounds()
+        return scanner
     chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=PIPELINE_CHUNKS)
 
     def feed_all() -> None:
@@ -234,7 +255,7 @@ def _scan_in_c(archive: zipfile.ZipFile, part: str) -> tuple[int, int, bool]:
     finally:
         chunks.put(None)
         feeder.join()
-    return scanner.bounds()
+    return scanner
 
 
 def _outer_bounds_by_shape(
@@ -436,7 +457,15 @@ def _inflate_by_zipfile(archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
             yield chunk
 
 
-def _value_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int] | None:
+def _value_extent_by_regex(
+    archive: zipfile.ZipFile, part: str
+) -> tuple[int, int] | None:
+    """Measure the extent of the cells whose reference a regular expression finds.
+
+    NOTE: cells without an ``r`` attribute, or with a prefixed or repeated
+    one, are placed differently by calamine and can widen its grid past
+    this extent. The C scanner places them as calamine does.
+    """
     top = left = 1 << 30
     bottom = right = 0
     tail = b""

@@ -8,3 +8,10 @@ class SheetScanner:
 
     def bounds(self) -> tuple[int, int, bool]:
         """Return (rows, columns, unsure) for the XML scanned so far."""
+
+    def value_extent(self) -> tuple[tuple[int, int] | None, bool]:
+        """Return ((rows, columns) or None, unsure) of the cells with a value.
+
+        The extent spans the first to the last row and column of the cells
+        that have a v, is or f child; None means no cell has one.
+        """
