@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from sentinel.files._base import MAX_KEYS_LISTED
 from sentinel.files._cli import files
+
+from .broken_readers import CrashingFile, registry_with
 
 CORPUS = Path(
     os.environ.get(
@@ -106,3 +109,40 @@ def test_inspect_sequence_has_no_keys(tmp_path: Path) -> None:
     summary = inspect_json(path)
     assert summary["top_level_keys"] is None
     assert summary["top_level_key_count"] is None
+
+
+def test_inspect_deep_yaml_exits_one(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("[" * 100_000)
+    result = CliRunner().invoke(files, ["inspect", str(path)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "error [nesting-depth]:" in result.output
+    assert "hint: Flatten the structure." in result.output
+
+
+def inspect_crashing_reader(tmp_path: Path, *options: str) -> Result:
+    path = tmp_path / "x.crash"
+    path.write_text("anything")
+    state = SimpleNamespace(registry=registry_with(CrashingFile), config=None)
+    return CliRunner().invoke(files, ["inspect", *options, str(path)], obj=state)
+
+
+def test_inspect_reader_crash_exits_one(tmp_path: Path) -> None:
+    result = inspect_crashing_reader(tmp_path)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert "error [reader-error]:" in result.output
+    assert "ValueError: unpacked 3 values, expected 2" in result.output
+    assert "bug in the reader" in result.output
+    assert "hint: Report the bug" in result.output
+
+
+def test_inspect_reader_crash_json_error(tmp_path: Path) -> None:
+    result = inspect_crashing_reader(tmp_path, "--json")
+    assert result.exit_code == 1
+    error = json.loads(result.output)["error"]
+    assert error["error"] == "ReaderError"
+    assert error["code"] == "reader-error"
+    assert error["format"] == "crashing"

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from sentinel.core import PermanentTaskError
+from sentinel.core import PermanentTaskError, TypeRegistry
+from sentinel.files import CsvFile
 from sentinel.files._pipeline import move_unique, process_file
+
+from .broken_readers import CrashingFile, LockedFile, registry_with
 
 
 class Context:
@@ -21,7 +24,9 @@ class Context:
         tasks: dict[str, Callable[[Context, dict[str, Any]], Any]],
         attempt: int = 1,
         max_attempts: int = 3,
+        registry: TypeRegistry | None = None,
     ) -> None:
+        self.registry = registry
         self.job_id = "job-1"
         self.task = "files.process"
         self.attempt = attempt
@@ -108,12 +113,22 @@ def test_process_missing_file_returns_missing(workdir: Path) -> None:
     assert ctx.calls == []
 
 
-def test_process_task_error_propagates_before_last_attempt(workdir: Path) -> None:
-    (workdir / "inbox" / "x.csv").write_text("id\n1\n")
-    ctx = Context(config(), {"test.upload": flaky_upload}, attempt=1, max_attempts=3)
-    with pytest.raises(ConnectionError):
-        process_file(ctx, payload(workdir, "x.csv"))
-    assert (workdir / "inbox" / "x.csv").is_file()
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [("x.csv", ConnectionError), ("x.locked", PermissionError)],
+    ids=["task-error", "read-oserror"],
+)
+def test_process_error_propagates_before_last_attempt(
+    workdir: Path, name: str, error: type[Exception]
+) -> None:
+    # The upload task fails for x.csv, and reading fails for x.locked.
+    (workdir / "inbox" / name).write_text("id\n1\n")
+    registry = registry_with(CsvFile, LockedFile)
+    tasks = {"test.upload": flaky_upload}
+    ctx = Context(config(), tasks, attempt=1, max_attempts=3, registry=registry)
+    with pytest.raises(error):
+        process_file(ctx, payload(workdir, name))
+    assert (workdir / "inbox" / name).is_file()
     assert not (workdir / "failed").exists()
 
 
@@ -126,6 +141,8 @@ def test_process_task_error_on_last_attempt_moves_to_failed(workdir: Path) -> No
     reason = (workdir / "failed" / "x.csv.reason.txt").read_text()
     assert "last of 3 attempts" in reason
     assert "Box is unreachable" in reason
+    names = sorted(path.name for path in (workdir / "failed").iterdir())
+    assert names == ["x.csv", "x.csv.reason.txt"]
 
 
 def test_process_unknown_route_is_permanent(workdir: Path) -> None:
@@ -381,3 +398,71 @@ def test_job_result_keeps_bounded_warnings(workdir: Path) -> None:
     result = process_file(ctx, payload(workdir, "many.csv"))
     assert result["summary"]["warnings"] > 20
     assert len(result["summary"]["warning_details"]) == 20
+
+
+def test_process_deep_yaml_moves_to_failed(workdir: Path) -> None:
+    (workdir / "inbox" / "deep.yaml").write_text("[" * 100_000)
+    ctx = Context(config(), {"test.upload": record_upload}, attempt=1)
+    with pytest.raises(PermanentTaskError, match="nest deeper than"):
+        process_file(ctx, payload(workdir, "deep.yaml"))
+    assert ctx.calls == []
+    assert not (workdir / "inbox" / "deep.yaml").exists()
+    reason = (workdir / "failed" / "deep.yaml.reason.txt").read_text()
+    assert "Error code: nesting-depth." in reason
+    assert "What to do: Flatten the structure." in reason
+
+
+def test_process_reader_bug_moves_on_first_attempt(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (workdir / "inbox" / "x.crash").write_text("anything")
+    registry = registry_with(CrashingFile)
+    ctx = Context(config(), {}, attempt=1, max_attempts=4, registry=registry)
+    with pytest.raises(PermanentTaskError, match="ValueError") as caught:
+        process_file(ctx, payload(workdir, "x.crash"))
+    assert "bug in the reader" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert not (workdir / "inbox" / "x.crash").exists()
+    reason = (workdir / "failed" / "x.crash.reason.txt").read_text()
+    assert "Error code: reader-error." in reason
+    assert "ValueError: unpacked 3 values, expected 2" in reason
+    assert "broken_readers.CrashingFile file class" in reason
+    assert "What to do: Report the bug" in reason
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
+
+
+def test_process_read_oserror_moves_on_last(workdir: Path) -> None:
+    (workdir / "inbox" / "x.locked").write_text("anything")
+    registry = registry_with(LockedFile)
+    ctx = Context(config(), {}, attempt=3, max_attempts=3, registry=registry)
+    with pytest.raises(PermanentTaskError, match="Permission denied"):
+        process_file(ctx, payload(workdir, "x.locked"))
+    assert not (workdir / "inbox" / "x.locked").exists()
+    reason = (workdir / "failed" / "x.locked.reason.txt").read_text()
+    assert "Error code: read-failed." in reason
+    assert "PermissionError" in reason
+    assert "no other program locks it" in reason
+
+
+def test_process_any_error_on_last_attempt_moves(workdir: Path) -> None:
+    # A failure outside reading and the task, here from the task context.
+    (workdir / "inbox" / "x.csv").write_text("id\n1\n")
+
+    class FailingProgress(Context):
+        def progress(self, fraction: float, message: str = "") -> None:
+            raise RuntimeError("progress store is down")
+
+    first = FailingProgress(config(), {}, attempt=1, max_attempts=2)
+    with pytest.raises(RuntimeError):
+        process_file(first, payload(workdir, "x.csv"))
+    assert (workdir / "inbox" / "x.csv").is_file()
+
+    last = FailingProgress(config(), {}, attempt=2, max_attempts=2)
+    with pytest.raises(RuntimeError):
+        process_file(last, payload(workdir, "x.csv"))
+    assert not (workdir / "inbox" / "x.csv").exists()
+    reason = (workdir / "failed" / "x.csv.reason.txt").read_text()
+    assert "last of 2 attempts" in reason
+    assert "RuntimeError: progress store is down" in reason

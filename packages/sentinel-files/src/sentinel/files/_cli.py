@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from sentinel.files._detect import detect
-from sentinel.files._errors import FilesError
+from sentinel.files._detect import detect, find_reader
+from sentinel.files._errors import FilesError, ReaderError
 from sentinel.files._formats import load_file, registered_classes
 from sentinel.files._reading import reading_options
 
@@ -21,7 +21,7 @@ def files() -> None:
     \b
     inspect PATH [--json]  format, encoding, dialect, shape and issues of PATH,
                            with why each was chosen; exit status 1 when the
-                           file would be rejected
+                           file would be rejected or its reader fails
     convert SOURCE TARGET  CSV to XLSX or XLSX to CSV, keeping values and types
     """
 
@@ -34,7 +34,7 @@ def inspect(path: Path, as_json: bool) -> None:
 
     The reading options of the files config section (json_numbers,
     na_values, workbook_limits) apply as in files.process. Exits with
-    status 1 when the file would be rejected.
+    status 1 when the file would be rejected or its reader fails.
     """
     report: dict[str, Any] = {"path": str(path)}
     state = click.get_current_context().obj
@@ -49,6 +49,9 @@ def inspect(path: Path, as_json: bool) -> None:
         report["summary"] = load_file(path, classes, **options).summary()
     except FilesError as exc:
         report["error"] = exc.as_dict()
+    except Exception as exc:  # noqa: BLE001 - a reader bug gets a report, not a traceback
+        error = ReaderError.from_exception(exc, path, find_reader(path, classes))
+        report["error"] = error.as_dict()
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     else:

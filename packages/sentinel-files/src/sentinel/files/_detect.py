@@ -92,6 +92,20 @@ def detect(path: str | Path, classes: Mapping[str, Any] | None = None) -> Detect
     return _detect_text(path, suffix, head)
 
 
+def find_reader(path: str | Path, classes: Mapping[str, Any]) -> type | None:
+    """Return the file class of ``classes`` that reads ``path``, or None.
+
+    Used to name the reader in an error report, so any exception that
+    detection raises gives None.
+    """
+    try:
+        detection = detect(path, classes)
+    except Exception:  # noqa: BLE001 - only names the reader in a report
+        return None
+    found: type | None = classes.get(detection.format)
+    return found
+
+
 def _detect_text(path: Path, suffix: str, head: bytes) -> Detection:
     if b"\x00" in head and not head.startswith(TEXT_BOMS):
         # A named text format goes to its parser, which reports where the

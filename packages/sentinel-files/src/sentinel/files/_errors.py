@@ -127,3 +127,61 @@ class FileOperationError(FilesError):
     """Moving a file or writing its reason failed in the file system."""
 
     code = "file-operation"
+
+
+class ReaderError(FilesError):
+    """Reading a file raised an exception that is not a :class:`FilesError`.
+
+    Code ``read-failed`` is an :class:`OSError`, such as a file locked by
+    another program. Code ``reader-error`` is any other exception, which is
+    a bug in the file class that read the file rather than a problem that
+    it found in the file.
+    """
+
+    code = "reader-error"
+
+    @classmethod
+    def from_exception(
+        cls, exc: Exception, path: str | Path, reader: type | None
+    ) -> ReaderError:
+        """Build the error for ``exc``, raised while ``reader`` read ``path``.
+
+        ``reader`` is the file class that the format detection picked, or
+        None when detection failed as well.
+        """
+        raised = f"{type(exc).__name__}: {exc}"
+        format = getattr(reader, "format", None) or None
+        if isinstance(exc, OSError):
+            return cls(
+                f"{path}: reading the file failed: {raised}",
+                path=path,
+                format=format,
+                code="read-failed",
+                hint="Check that the user that runs sentinel can read the file "
+                "and that no other program locks it, then send it again.",
+            )
+        if reader is None:
+            name = "the file reader"
+            package = "sentinel-files or of the file.format plugin"
+        else:
+            name = f"the {reader.__module__}.{reader.__qualname__} file class"
+            package = _distribution_name(reader.__module__)
+        return cls(
+            f"{path}: {name} crashed with {raised}; this is a bug in the "
+            f"reader, not an error it found in the file",
+            path=path,
+            format=format,
+            code="reader-error",
+            hint=f"Report the bug to the maintainers of {package} and attach "
+            f"the file; send the file again once a fixed version is installed.",
+        )
+
+
+def _distribution_name(module: str) -> str:
+    # sentinel's distributions share the sentinel namespace package, so
+    # sentinel.files comes from sentinel-files; a plugin module outside it
+    # is named by its top-level package.
+    parts = module.split(".")
+    if parts[0] == "sentinel" and len(parts) > 1:
+        return f"sentinel-{parts[1]}"
+    return parts[0]

@@ -9,7 +9,8 @@ from typing import Any
 
 from sentinel.core import PermanentTaskError, TaskContext
 from sentinel.files._base import DataFile
-from sentinel.files._errors import FileOperationError, FilesError
+from sentinel.files._detect import find_reader
+from sentinel.files._errors import FileOperationError, FilesError, ReaderError
 from sentinel.files._formats import load_file, registered_classes
 from sentinel.files._issues import Issue
 from sentinel.files._moves import REASON_SUFFIX, describe_error, fail_file, move_unique
@@ -44,10 +45,31 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     failed folder first.
     """
     route = _route(ctx, payload)
-    classes = registered_classes(ctx)
-    options = _reading_options(ctx, classes)
     path = Path(payload["path"])
     relative = str(payload["relative"])
+    try:
+        return _process(ctx, route, path, relative, payload)
+    except PermanentTaskError:
+        raise
+    except Exception as exc:
+        # The queue gives up after this attempt, so the file must not stay
+        # in the inbox, where the watcher counts it as delivered already.
+        if ctx.attempt >= ctx.max_attempts and os.path.lexists(path):
+            reason = (
+                f"Processing failed on the last of {ctx.max_attempts} attempts: "
+                f"{type(exc).__name__}: {exc}"
+            )
+            _fail(ctx, route, path, relative, reason)
+        raise
+
+
+def _process(
+    ctx: TaskContext,
+    route: RouteConfig,
+    path: Path,
+    relative: str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
     if not os.path.lexists(path):
         logger.info("%r: job %s: file is gone, already handled", str(path), ctx.job_id)
         return {"status": "missing", "path": str(path)}
@@ -55,17 +77,7 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     if _changed(ctx, path, payload, "before loading"):
         return {"status": "changed", "path": str(path)}
 
-    try:
-        loaded = load_file(path, classes, **options)
-        try:
-            loaded.validate()
-        finally:
-            loaded.close()
-    except FilesError as exc:
-        moved = _fail(ctx, route, path, relative, describe_error(exc))
-        logger.warning("%r: job %s: rejected (%s)", str(path), ctx.job_id, exc.code)
-        raise PermanentTaskError(f"{exc.describe()} (moved to {moved})") from exc
-
+    loaded = _load(ctx, route, path, relative)
     ctx.progress(0.3, f"{loaded.format} file is valid")
     if _changed(ctx, path, payload, "before the task"):
         return {"status": "changed", "path": str(path)}
@@ -85,6 +97,46 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
         "summary": short_summary(loaded),
         "result": result,
     }
+
+
+def _load(ctx: TaskContext, route: RouteConfig, path: Path, relative: str) -> DataFile:
+    """Load and validate ``path``, moving it to the failed folder if it fails.
+
+    Only an :class:`OSError` before the last attempt propagates for the
+    queue to retry, because a file locked by another program may be
+    readable later. Any other exception from a file class is a bug that
+    fails the same way on every attempt, so the file moves at once.
+    """
+    classes = registered_classes(ctx)
+    options = _reading_options(ctx, classes)
+    try:
+        loaded = load_file(path, classes, **options)
+        try:
+            loaded.validate()
+        finally:
+            loaded.close()
+    except FilesError as exc:
+        moved = _fail(ctx, route, path, relative, describe_error(exc))
+        logger.warning("%r: job %s: rejected (%s)", str(path), ctx.job_id, exc.code)
+        raise PermanentTaskError(f"{exc.describe()} (moved to {moved})") from exc
+    except Exception as exc:
+        if isinstance(exc, OSError) and ctx.attempt < ctx.max_attempts:
+            logger.warning(
+                "%r: job %s: reading failed on attempt %d of %d, to be retried: %s",
+                str(path),
+                ctx.job_id,
+                ctx.attempt,
+                ctx.max_attempts,
+                exc,
+            )
+            raise
+        error = ReaderError.from_exception(exc, path, find_reader(path, classes))
+        moved = _fail(ctx, route, path, relative, describe_error(error))
+        logger.error(
+            "%r: job %s: %s", str(path), ctx.job_id, error.message, exc_info=exc
+        )
+        raise PermanentTaskError(f"{error.describe()} (moved to {moved})") from exc
+    return loaded
 
 
 def _route(ctx: TaskContext, payload: dict[str, Any]) -> RouteConfig:
