@@ -466,3 +466,15 @@ def test_process_any_error_on_last_attempt_moves(workdir: Path) -> None:
     reason = (workdir / "failed" / "x.csv.reason.txt").read_text()
     assert "last of 2 attempts" in reason
     assert "RuntimeError: progress store is down" in reason
+
+
+def test_process_nul_csv_moves_to_failed(workdir: Path) -> None:
+    (workdir / "inbox" / "nul.csv").write_bytes(b"\x00" * 1000)
+    ctx = Context(config(), {"test.upload": record_upload})
+    with pytest.raises(PermanentTaskError, match="NUL byte at byte offset 0"):
+        process_file(ctx, payload(workdir, "nul.csv"))
+    assert ctx.calls == []
+    reason = (workdir / "failed" / "nul.csv.reason.txt").read_text()
+    assert "Error code: nul-byte." in reason
+    assert "Location: line 1." in reason
+    assert "What to do: This is not a text file" in reason

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TextIO
 from sentinel.files._base import DataFile
 from sentinel.files._columns import ColumnPlan, convert_cell, plan_columns
 from sentinel.files._dialect import Dialect, read_dialect
-from sentinel.files._encoding import detect_encoding
+from sentinel.files._encoding import detect_encoding, find_nul
 from sentinel.files._errors import InvalidFileError
 
 __all__ = ["CsvFile", "TsvFile", "convert_cell"]
@@ -36,6 +36,24 @@ ENGINES = ("auto", "python")
 # pyarrow reads UTF-8 itself and decodes the single-byte encodings with
 # Python's codecs, so it reads the same text as the csv module.
 ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-7"})
+# Control characters that text files rarely contain: C0 and C1 controls
+# other than tab, line feed, vertical tab, form feed and carriage return.
+BINARY_CONTROLS = "".join(
+    chr(code)
+    for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]
+    if chr(code) not in "\t\n\v\f\r"
+)
+# A sample in which at least this share of the characters, and at least
+# MIN_BINARY_CONTROLS of them, are such controls is taken for binary data.
+# Random bytes read as cp1252 give about 11% (28 of 256 byte values) and
+# as latin-1 about 23% (60 of 256).
+BINARY_SHARE = 0.05
+MIN_BINARY_CONTROLS = 8
+CONTROL_DELETION = str.maketrans("", "", BINARY_CONTROLS)
+NOT_TEXT_HINT = (
+    "This is not a text file; check the export, and send the CSV file itself "
+    "saved as UTF-8."
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +82,7 @@ class CsvFile(DataFile):
         "_blank_rows",
         "_encoding_sampled",
         "_na",
+        "_nul_checked",
         "_plan",
         "_row_count",
         "_sample",
@@ -102,6 +121,7 @@ class CsvFile(DataFile):
         self._sample_records: Iterator[list[str]] | None = None
         self._sample_rows: list[list[str]] | None = None
         self._plan: ColumnPlan | None = None
+        self._nul_checked = False
 
     def _parse(self) -> None:
         guess = detect_encoding(self.path, whole_file=False)
@@ -112,6 +132,7 @@ class CsvFile(DataFile):
     def _read_start(self) -> None:
         """Read the sample, detect the dialect and read the header row."""
         self._sample, self._sample_complete = self._read_sample()
+        self._check_sample_text()
         self.line_ending = _line_ending(self._sample)
         self.dialect, self._sample_records = read_dialect(
             self._sample, self._sample_complete, self.fixed_delimiter
@@ -164,8 +185,39 @@ class CsvFile(DataFile):
                 hint="Check the quoting around the reported line.",
             ) from None
 
+    def _check_sample_text(self) -> None:
+        """Raise InvalidFileError when the sample contains NUL or is binary data."""
+        sample = self._sample
+        if "\x00" in sample:
+            self._check_nul()
+        controls = len(sample) - len(sample.translate(CONTROL_DELETION))
+        if controls >= MIN_BINARY_CONTROLS and controls >= BINARY_SHARE * len(sample):
+            raise InvalidFileError(
+                f"{self.path}: {controls} of the first {len(sample)} characters "
+                f"are control characters, so the file is binary data, not CSV",
+                code="binary-content",
+                hint=NOT_TEXT_HINT,
+            )
+
+    def _check_nul(self) -> None:
+        """Raise InvalidFileError if the file contains U+0000; scan it once."""
+        if self._nul_checked:
+            return
+        found = find_nul(self.path, self.encoding)
+        if found is not None:
+            offset, line = found
+            raise InvalidFileError(
+                f"{self.path}: NUL byte at byte offset {offset}; CSV text never "
+                f"contains one, so the file is binary data or not {self.encoding}",
+                code="nul-byte",
+                hint=NOT_TEXT_HINT,
+                location={"row": line},
+            )
+        self._nul_checked = True
+
     def _batches(self) -> Iterator[list[list[str]]]:
         """Yield the records after the header in lists, blank lines included."""
+        self._check_nul()
         with self._reader() as reader:
             next(filter(None, reader), None)
             while batch := list(islice(reader, BATCH_ROWS)):
@@ -299,6 +351,9 @@ class CsvFile(DataFile):
         the rows the caller received.
         """
         plan = self.column_plan()
+        # The csv-module path checks in _batches, but pyarrow and a
+        # whole-file sample bypass it.
+        self._check_nul()
         yielded = 0
         if engine == "auto":
             reason = self._arrow_unsupported_reason()

@@ -117,3 +117,47 @@ def _looks_greek(data: bytes) -> bool:
     letters = sum(len(run) for run in runs)
     in_runs = sum(len(run) for run in runs if len(run) > 1)
     return letters > 0 and in_runs / letters >= GREEK_RUN_SHARE
+
+
+def find_nul(path: Path, encoding: str) -> tuple[int, int] | None:
+    """Return the byte offset and 1-based line of the first U+0000, or None.
+
+    In UTF-8 and the single-byte encodings only U+0000 contains a zero
+    byte, so the raw bytes are scanned. UTF-16 and UTF-32 text is decoded
+    first, and a decoding error ends the scan with None because the reader
+    reports it.
+    """
+    if encoding in ("utf-16", "utf-32"):
+        return _find_decoded_nul(path, encoding)
+    offset = 0
+    line = 1
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            index = chunk.find(b"\x00")
+            if index >= 0:
+                return offset + index, line + chunk.count(b"\n", 0, index)
+            offset += len(chunk)
+            line += chunk.count(b"\n")
+    return None
+
+
+def _find_decoded_nul(path: Path, encoding: str) -> tuple[int, int] | None:
+    # Detection picks UTF-16 and UTF-32 only by their byte-order mark, which
+    # the decoder drops; re-encoding a decoded chunk gives its byte length.
+    unit = "utf-16-le" if encoding == "utf-16" else "utf-32-le"
+    offset = len("\ufeff".encode(unit))
+    line = 1
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as stream:
+        try:
+            while chunk := stream.read(CHUNK):
+                text = decoder.decode(chunk)
+                index = text.find("\x00")
+                if index >= 0:
+                    before = text[:index]
+                    return offset + len(before.encode(unit)), line + before.count("\n")
+                offset += len(text.encode(unit))
+                line += text.count("\n")
+        except UnicodeDecodeError:
+            return None
+    return None
