@@ -366,3 +366,52 @@ def test_check_uses_regex_scan_without_c(
     monkeypatch.setattr(limits_module, "_sheetscan", None)
     with pytest.raises(UnsafeContentError, match="1,000 rows by 100 columns"):
         load_file(path, limits=WorkbookLimits(max_cells=10_000)).validate()
+
+
+def with_doctype(path: Path) -> Path:
+    """Rewrite the workbook at ``path`` with a DOCTYPE, so the C scan is unsure."""
+    rewritten = path.with_name("doctype-" + path.name)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(rewritten, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("sheet1.xml"):
+                data = data.replace(b"<worksheet", b"<!DOCTYPE worksheet><worksheet", 1)
+            target.writestr(info, data)
+    return rewritten
+
+
+@pytest.mark.parametrize("fallback", ["doctype", "no-c-module"])
+@pytest.mark.parametrize(
+    "first_row",
+    [
+        b'<row r="1"><c r="A1"><v>1</v></c>' + b"<c><v>1</v></c>" * 200 + b"</row>",
+        b'<row r="1">' + b'<c x:r="A1"><v>1</v></c>' * 200 + b"</row>",
+        b'<row r="1"><c r="A1" r="GR1"><v>1</v></c></row>',
+    ],
+    ids=["cells-without-r", "prefixed-r", "repeated-r"],
+)
+def test_python_fallback_rejects_unplaced_cells(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first_row: bytes, fallback: str
+) -> None:
+    path = bomb(tmp_path, first_row)
+    if fallback == "doctype":
+        path = with_doctype(path)
+    else:
+        monkeypatch.setattr(limits_module, "_sheetscan", None)
+    with pytest.raises(UnsafeContentError, match="no reference or more than one"):
+        load_file(path, limits=WorkbookLimits(max_cells=10_000)).validate()
+
+
+@pytest.mark.parametrize("fallback", ["doctype", "no-c-module"])
+def test_python_fallback_accepts_narrow_unreferenced_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fallback: str
+) -> None:
+    # 100 rows of 5 cells without references: a 100 x 5 grid, far below
+    # the limit, even though the sheet holds 500 such cells in all.
+    rows = [b"<row>" + b"<c><v>1</v></c>" * 5 + b"</row>"] * 100
+    path = write_workbook(tmp_path / "plain.xlsx", rows, "A1:E100")
+    if fallback == "doctype":
+        path = with_doctype(path)
+    else:
+        monkeypatch.setattr(limits_module, "_sheetscan", None)
+    load_file(path, limits=WorkbookLimits(max_cells=1_000)).validate()

@@ -174,6 +174,11 @@ def check_sheet(
     """
     declared = declared_cells(archive, part)
     scanner = _scan_in_c(archive, part) if _sheetscan is not None else None
+    if scanner is None or scanner.bounds()[2] or scanner.value_extent()[1]:
+        grid = _grid_by_tags(archive, part)
+        if grid[2]:
+            _check_unreferenced(sheet, limits, path, grid)
+            return
     if declared is None or declared <= limits.max_cells:
         rows, columns = _outer_bounds(archive, part, limits.max_cells, scanner)
         if rows * columns <= limits.max_cells:
@@ -188,6 +193,71 @@ def check_sheet(
             f"sheet {sheet!r} spans {extent[0]:,} rows by {extent[1]:,} columns "
             f"between its values, {cells:,} cells where the limit is "
             f"{limits.max_cells:,}",
+            "max_cells",
+            sheet=sheet,
+        )
+
+
+# A row or cell start tag, with or without a prefix, and its attributes.
+_ROW_OR_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
+# An unprefixed r attribute: column letters, then the row number.
+_REFERENCE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([A-Za-z]*)([0-9]*)")
+
+
+def _grid_by_tags(archive: zipfile.ZipFile, part: str) -> tuple[int, int, int]:
+    """Place every row and cell as calamine does, in Python.
+
+    Returns the rows and columns of the grid and the count of cells with no
+    ``r`` reference or more than one, which the regular expressions of
+    ``_value_extent_by_regex`` misplace. A row without a reference follows
+    the previous row, and a cell without one takes the column after the
+    previous cell of its row. The bounds are conservative: every reference
+    of a tag counts, and so do tags inside comments or CDATA sections.
+    """
+    row = rows = column = columns = irregular = 0
+    tail = b""
+    for chunk in _inflate(archive, part):
+        data = tail + chunk
+        # Keep a tag cut by the chunk boundary for the next round.
+        cut = data.rfind(b"<")
+        data, tail = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+        for name, attributes in _ROW_OR_CELL_TAG.findall(data):
+            references = _REFERENCE.findall(attributes)
+            if name == b"row":
+                numbers = [int(digits) for _, digits in references if digits]
+                row = max(numbers) if numbers else row + 1
+                rows = max(rows, row)
+                column = 0
+                continue
+            if len(references) != 1:
+                irregular += 1
+            if not references:
+                column += 1
+            for letters, digits in references:
+                if letters:
+                    column = column_number(letters.upper().decode())
+                if digits:
+                    rows = max(rows, int(digits))
+            columns = max(columns, column)
+    return max(rows, 1), max(columns, 1), irregular
+
+
+def _check_unreferenced(
+    sheet: str, limits: WorkbookLimits, path: str, grid: tuple[int, int, int]
+) -> None:
+    """Reject a sheet whose grid is too large, values or not.
+
+    The value extent of the pure-Python passes misplaces cells with no
+    reference or several, so it cannot clear such a sheet.
+    """
+    rows, columns, irregular = grid
+    cells = rows * columns
+    if cells > limits.max_cells:
+        raise _bomb(
+            path,
+            f"sheet {sheet!r} spans {rows:,} rows by {columns:,} columns, "
+            f"{cells:,} cells where the limit is {limits.max_cells:,} "
+            f"({irregular:,} cells have no reference or more than one)",
             "max_cells",
             sheet=sheet,
         )
@@ -270,10 +340,10 @@ def _outer_bounds_by_shape(
     own, so a reference cut by the boundary is still seen without joining
     chunks.
 
-    NOTE: a cell without a reference takes the column after the previous
-    cell of its row, and nothing here counts such cells, so a long row of
-    them can widen calamine's grid past this bound. The C scanner counts
-    them.
+    A cell without a reference takes the column after the previous cell of
+    its row, and nothing here counts such cells, so a long row of them can
+    widen calamine's grid past this bound. ``check_sheet`` measures sheets
+    with such cells by ``_grid_by_tags`` instead.
     """
     bounds = _Bounds(max_cells)
     previous = b""
@@ -462,9 +532,10 @@ def _value_extent_by_regex(
 ) -> tuple[int, int] | None:
     """Measure the extent of the cells whose reference a regular expression finds.
 
-    NOTE: cells without an ``r`` attribute, or with a prefixed or repeated
-    one, are placed differently by calamine and can widen its grid past
-    this extent. The C scanner places them as calamine does.
+    Cells without an ``r`` attribute, or with a prefixed or repeated one,
+    are placed differently by calamine and can widen its grid past this
+    extent. The C scanner places them as calamine does, and without it
+    ``check_sheet`` measures such sheets by ``_grid_by_tags``.
     """
     top = left = 1 << 30
     bottom = right = 0
