@@ -21,6 +21,7 @@ from sentinel.files import (
 )
 from sentinel.files._cli import files
 from sentinel.files._convert import typed_value
+from sentinel.files._errors import SheetNotFoundError
 
 from .test_corpus import CORPUS
 
@@ -171,3 +172,44 @@ def test_cli_convert_writes_the_target(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "wrote 3 rows" in result.output
     assert XlsxFile.load(target).rows(0)[1][1] == "0123"
+
+
+def one_sheet_workbook(tmp_path: Path) -> Path:
+    source = tmp_path / "table.csv"
+    source.write_text("id,name\n1,a\n")
+    target = tmp_path / "book.xlsx"
+    csv_to_xlsx(source, target, sheet="Data")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("sheet", "what"),
+    [("Nope", "no sheet named 'Nope'"), (3, "no sheet at index 3")],
+    ids=["name", "index"],
+)
+def test_xlsx_to_csv_unknown_sheet_lists_names(
+    tmp_path: Path, sheet: str | int, what: str
+) -> None:
+    workbook = one_sheet_workbook(tmp_path)
+    with pytest.raises(SheetNotFoundError) as caught:
+        xlsx_to_csv(workbook, tmp_path / "out.csv", sheet=sheet)
+    assert what in caught.value.message
+    assert "its sheets are 'Data'" in caught.value.message
+    assert caught.value.code == "sheet-not-found"
+    assert isinstance(caught.value, LookupError)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "book.xlsx",
+        "table.csv",
+    ]
+
+
+def test_convert_cli_unknown_sheet_is_clear(tmp_path: Path) -> None:
+    workbook = one_sheet_workbook(tmp_path)
+    target = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        files, ["convert", str(workbook), str(target), "--sheet", "Nope"]
+    )
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "no sheet named 'Nope'; its sheets are 'Data'" in result.output
+    assert not target.exists()

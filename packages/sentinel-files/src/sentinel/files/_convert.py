@@ -131,12 +131,16 @@ def xlsx_to_csv(
     try:
         count = 0
         temporary = Path(target).with_name(f".{Path(target).name}.part")
-        with temporary.open("w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream, delimiter=delimiter, lineterminator="\r\n")
-            for row in loaded.iter_rows(sheet):
-                writer.writerow([csv_field(value) for value in row])
-                count += 1
-        os.replace(temporary, target)
+        try:
+            with temporary.open("w", encoding="utf-8", newline="") as stream:
+                writer = csv.writer(stream, delimiter=delimiter, lineterminator="\r\n")
+                for row in loaded.iter_rows(sheet):
+                    writer.writerow([csv_field(value) for value in row])
+                    count += 1
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
     finally:
         loaded.close()
     return count

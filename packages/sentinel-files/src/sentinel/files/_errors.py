@@ -111,6 +111,12 @@ class RouteNotFoundError(FilesError, LookupError):
     code = "route-not-found"
 
 
+class SheetNotFoundError(FilesError, LookupError):
+    """A caller names a sheet, by name or index, that the workbook lacks."""
+
+    code = "sheet-not-found"
+
+
 class RouteConfigError(FilesError):
     """A ``files.routes`` setting is invalid; the message names its config key."""
 

@@ -13,6 +13,7 @@ from sentinel.files._base import DataFile
 from sentinel.files._errors import (
     EncryptedFileError,
     InvalidFileError,
+    SheetNotFoundError,
     UnsafeContentError,
 )
 from sentinel.files._limits import (
@@ -256,19 +257,26 @@ class XlsxFile(DataFile):
         name = sheet
         if isinstance(sheet, int) and 0 <= sheet < len(self.sheet_names):
             name = self.sheet_names[sheet]
-        if isinstance(name, str):
-            self._check_sheet(name)
+        if not isinstance(name, str) or name not in self.sheet_names:
+            raise self._sheet_not_found(sheet)
+        self._check_sheet(name)
         try:
-            if isinstance(sheet, int):
-                return self._workbook.get_sheet_by_index(sheet)
-            return self._workbook.get_sheet_by_name(sheet)
-        except Exception as exc:
-            if (
-                isinstance(exc, IndexError | KeyError)
-                or "NotFound" in type(exc).__name__
-            ):
-                raise  # the caller named a sheet that does not exist
-            raise self._read_error(exc, str(name)) from None
+            return self._workbook.get_sheet_by_name(name)
+        except Exception as exc:  # noqa: BLE001 - calamine raises many unrelated types
+            raise self._read_error(exc, name) from None
+
+    def _sheet_not_found(self, sheet: str | int) -> SheetNotFoundError:
+        names = ", ".join(repr(name) for name in self.sheet_names)
+        if isinstance(sheet, int):
+            what = f"no sheet at index {sheet}"
+        else:
+            what = f"no sheet named {sheet!r}"
+        return SheetNotFoundError(
+            f"{self.path}: the workbook has {what}; its sheets are {names}",
+            path=self.path,
+            format=self.format,
+            hint="Name one of the listed sheets.",
+        )
 
     def iter_rows(self, sheet: str | int = 0) -> Iterator[list[Any]]:
         """Yield the used range of one sheet row by row, as Python values.
