@@ -37,6 +37,8 @@ def test_json_strict_policy_rejects_corpus_file(
     assert words in str(caught.value)
     assert caught.value.location == {"row": 1, "column": 2}
     assert "(at line 1, column 2)" in caught.value.describe()
+    assert "set files.json_numbers to flag in the config" in caught.value.hint
+    assert 'pass numbers="flag" to JsonFile.load' in caught.value.hint
 
 
 @needs_corpus

@@ -28,6 +28,12 @@ STRICT = "strict"
 FLAG = "flag"
 NUMBER_POLICIES = (STRICT, FLAG)
 MAX_NUMBER_WARNINGS = 20
+# The hint sentence on accepting NaN, Infinity and overflowing numbers, with
+# the config key for CLI users and the argument for Python callers.
+FLAG_ADVICE = (
+    "To accept them with a warning, set files.json_numbers to flag in the "
+    'config, or pass numbers="flag" to JsonFile.load or load_file.'
+)
 BOM_ENCODINGS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -110,16 +116,16 @@ class JsonFile(DataFile):
             return InvalidFileError(
                 f"{self.path}: {token} is not valid JSON",
                 code="json-constant",
-                hint="Write null or a number instead of NaN and Infinity, or read "
-                'the file with numbers="flag".',
+                hint="Write null or a number instead of NaN and Infinity. "
+                + FLAG_ADVICE,
                 location=location,
             )
         return InvalidFileError(
             f"{self.path}: number {token[:40]} is too large for a double and "
             f"would read as infinity",
             code="number-overflow",
-            hint="Send the number as a string if its exact value matters, or read "
-            'the file with numbers="flag".',
+            hint="Send the number as a string if its exact value matters. "
+            + FLAG_ADVICE,
             location=location,
         )
 
