@@ -85,8 +85,20 @@ def test_recent_lists_active_jobs_with_worker(queue: Queue) -> None:
 
 
 def test_recent_rejects_unknown_state(queue: Queue) -> None:
-    with pytest.raises(QueueError, match="'cancelled' is not listed"):
-        queue.recent("cancelled")
+    with pytest.raises(QueueError, match="'finished' is not listed"):
+        queue.recent("finished")
+
+
+def test_recent_lists_cancelled_newest_first(queue: Queue) -> None:
+    first = queue.enqueue("qtest.echo", {"n": 1})
+    second = queue.enqueue("qtest.echo", {"n": 2})
+    queue.cancel(first)
+    queue.cancel(second)
+
+    records = queue.recent("cancelled")
+
+    assert [record["id"] for record in records] == [second, first]
+    assert {record["state"] for record in records} == {"cancelled"}
 
 
 def test_recent_history_is_capped(client: redis.Redis) -> None:
