@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gc
 import logging
 import os
 import random
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -394,3 +396,18 @@ def test_decimal_column_keeps_cell_rules(tmp_path: Path, engine: str) -> None:
     )
     assert rows[-3:] == [[5], ["1e5"], ["5."]]
     assert type(rows[-3][0]) is int
+
+
+def test_arrow_rows_abandoned_early_stop_the_reading_thread(tmp_path: Path) -> None:
+    lines = ["a,b,c"] + [f"{n},{n}.5,{PADDING}" for n in range(MANY_ROWS)]
+    path = write(tmp_path / "many.csv", lines)
+    before = {thread.name for thread in threading.enumerate()}
+    rows = CsvFile.load(path).typed_rows()
+    assert next(rows) == [0, 0.5, PADDING]
+    readers = {thread.name for thread in threading.enumerate()} - before
+    assert any(name.startswith("csv-read") for name in readers)
+    # Dropping the iterator closes the generator, which shuts the pool down.
+    del rows
+    gc.collect()
+    after = {thread.name for thread in threading.enumerate()}
+    assert not any(name.startswith("csv-read") for name in after - before)

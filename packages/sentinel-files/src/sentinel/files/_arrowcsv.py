@@ -11,9 +11,11 @@ encoding, a quoted record that spans two blocks) raises
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -90,41 +92,69 @@ def arrow_typed_batches(
             # higher on the 200,000-row benchmark file than the system one.
             memory_pool=pa.system_memory_pool(),
         )
-        with reader:
-            for batch in reader:
-                columns = [
-                    _convert_column(batch.column(index), kind)
-                    for index, kind in enumerate(kinds)
-                ]
+        # A second thread parses the next block and checks and casts its
+        # number columns, work that pyarrow does without the GIL, while this
+        # thread turns the current block into Python objects.
+        with reader, ThreadPoolExecutor(1, thread_name_prefix="csv-read") as pool:
+            blocks = iter(reader)
+            pending = pool.submit(_next_block, blocks, kinds)
+            while (block := pending.result()) is not None:
+                pending = pool.submit(_next_block, blocks, kinds)
+                rows, prepared = block
+                columns = []
+                for column in prepared:
+                    columns.append(column.to_python())
+                    # Hand the GIL over now: a thread that waits for it
+                    # otherwise waits out the switch interval (5 ms) while
+                    # this one converts, which starved the parsing thread.
+                    time.sleep(0)
                 # A lazy iterator frees each row once consumed. A list of a
                 # block's rows would keep thousands of lists alive for the
                 # garbage collector to walk again and again.
-                yield batch.num_rows, map(list, zip(*columns, strict=True))
+                yield rows, map(list, zip(*columns, strict=True))
     except (pa.ArrowException, UnicodeDecodeError) as exc:
         raise ArrowFallback(str(exc)) from exc
 
 
-def _convert_column(column: pa.Array, kind: str) -> list[Any]:
+class _Column(NamedTuple):
+    """A column of a block, cast to numbers where all its cells allow it."""
+
+    array: pa.Array
+    # Whether convert_cells types the cells one by one.
+    by_cell: bool
+
+    def to_python(self) -> list[Any]:
+        """Return the column's cells as Python values."""
+        values = self.array.to_pylist()
+        return convert_cells(values) if self.by_cell else values
+
+
+def _next_block(
+    blocks: Iterator[pa.RecordBatch], kinds: Sequence[str]
+) -> tuple[int, list[_Column]] | None:
+    """Parse the next block and cast its number columns; None at the end."""
+    batch = next(blocks, None)
+    if batch is None:
+        return None
+    columns = [_cast(batch.column(index), kind) for index, kind in enumerate(kinds)]
+    return batch.num_rows, columns
+
+
+def _cast(column: pa.Array, kind: str) -> _Column:
+    """Cast a number column whose cells all match its kind's syntax."""
     if kind == TEXT:
-        return column.to_pylist()  # type: ignore[no-any-return]
+        return _Column(column, by_cell=False)
     if kind == INTEGER_COLUMN:
-        return _numbers(column, INTEGER_PATTERN, pa.int64())
-    if kind == DECIMAL_COLUMN:
-        return _numbers(column, DECIMAL_PATTERN, pa.float64())
-    return _cells(column)
-
-
-def _numbers(column: pa.Array, pattern: str, target: pa.DataType) -> list[Any]:
-    """Cast a column whose cells all match ``pattern``, else convert each cell."""
+        pattern, target = INTEGER_PATTERN, pa.int64()
+    elif kind == DECIMAL_COLUMN:
+        pattern, target = DECIMAL_PATTERN, pa.float64()
+    else:
+        return _Column(column, by_cell=True)
     if column.null_count == len(column):
-        return [None] * len(column)
+        return _Column(column, by_cell=False)
     if pc.all(pc.match_substring_regex(column, pattern)).as_py():
         try:
-            return pc.cast(column, target).to_pylist()  # type: ignore[no-any-return]
+            return _Column(pc.cast(column, target), by_cell=False)
         except pa.ArrowInvalid:
             pass  # an integer outside int64 becomes a Python int cell by cell
-    return _cells(column)
-
-
-def _cells(column: pa.Array) -> list[Any]:
-    return convert_cells(column.to_pylist())
+    return _Column(column, by_cell=True)
