@@ -26,6 +26,7 @@ from sentinel.core._manifest import (
     read_declarations,
 )
 from sentinel.core._names import ALLOW_ENV, DISABLE_ENV, STRICT_ENV, TRACE_ENV
+from sentinel.core._ownership import CORE_PLUGIN, name_owner
 from sentinel.core._registry import TypeRegistry
 from sentinel.core._types import CommandSpec, ConfigSection, TypeSpec
 from sentinel.core._version import CORE_API_VERSION, in_range
@@ -52,9 +53,6 @@ INCOMPATIBLE = "incompatible"
 CONFLICT = "conflict"
 STATUSES = (LOADED, FAILED, DISABLED, INCOMPATIBLE, CONFLICT)
 
-# The core's own plugin declares the config sections and commands every
-# installation needs; an allowlist or a disable list cannot switch it off.
-CORE_PLUGIN = "core"
 DECLARATION_HOOKS = ("sentinel_types", "sentinel_commands", "sentinel_config_sections")
 
 _warned: set[str] = set()
@@ -115,7 +113,7 @@ class Conflict:
     plugins: tuple[str, ...]
     chosen: str
     by_config: bool
-    # Set when the chosen plugin owns the config section (see section_owner).
+    # Set when the chosen plugin owns the name (see name_owner).
     by_owner: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -127,22 +125,6 @@ class Conflict:
             "by_config": self.by_config,
             "by_owner": self.by_owner,
         }
-
-
-def section_owner(key: str, plugins: Iterable[str]) -> str | None:
-    """Return the plugin that owns the config section of ``key``, if it claims it.
-
-    The core owns every section it declares, and a plugin owns the section
-    named like its id, so a third-party plugin cannot take ``files`` from
-    the files plugin by sorting first.
-    """
-    if not key.startswith("config:"):
-        return None
-    claimants = set(plugins)
-    if CORE_PLUGIN in claimants:
-        return CORE_PLUGIN
-    name = key.removeprefix("config:")
-    return name if name in claimants else None
 
 
 def env_flag(name: str) -> bool:
@@ -517,6 +499,9 @@ class PluginHost:
         ]
 
     def _resolve(self, key: str, plugins: tuple[str, ...]) -> Conflict:
+        owner = name_owner(key, plugins)
+        if owner is not None and self.strict:
+            self._reject_intruders(key, owner, plugins)
         preferred = self._prefer.get(key)
         if preferred is not None and preferred in plugins:
             return Conflict(key, plugins, preferred, True)
@@ -527,7 +512,6 @@ class PluginHost:
                 key,
                 ", ".join(plugins),
             )
-        owner = section_owner(key, plugins)
         winner = plugins[0] if owner is None else owner
         for loser in plugins:
             info = self.info(loser)
@@ -541,13 +525,27 @@ class PluginHost:
             else:
                 message = (
                     f"{key} belongs to plugin {winner!r}, so this plugin's "
-                    f"declaration of it is ignored; rename the section in plugin "
-                    f"{loser!r}"
+                    f"declaration of it is ignored; rename it in plugin {loser!r}"
                 )
             info.error = message if info.error is None else f"{info.error}; {message}"
             info.status = CONFLICT
             warn_once("plugin %s conflict: %s", loser, message)
         return Conflict(key, plugins, winner, False, owner is not None)
+
+    def _reject_intruders(self, key: str, owner: str, plugins: tuple[str, ...]) -> None:
+        """Raise PluginError because other plugins declare a name ``owner`` owns."""
+        intruders = []
+        for plugin_id in plugins:
+            info = self.info(plugin_id)
+            if plugin_id != owner and info is not None:
+                intruders.append(f"{plugin_id!r} ({info.distribution or info.module})")
+        subject = "plugin" if len(intruders) == 1 else "plugins"
+        verb = "declares" if len(intruders) == 1 else "declare"
+        raise PluginError(
+            f"{subject} {', '.join(intruders)} {verb} {key}, which belongs to "
+            f"plugin {owner!r}; uninstall or disable the intruding plugin (strict "
+            f"mode is on; unset --strict/{STRICT_ENV} to ignore the declaration)"
+        )
 
     # -- queries -----------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sentinel.core._errors import UnknownTypeError
 from sentinel.core._imports import import_target
+from sentinel.core._ownership import name_owner
 from sentinel.core._types import TypeSpec
 
 
@@ -34,8 +35,9 @@ class TypeRegistry:
     """Map (kind, name) to import targets and import each one once, when used.
 
     When several plugins declare one kind and name, the one listed in
-    ``prefer`` wins; otherwise the first plugin in id order wins and the
-    conflict is recorded, never silently resolved by install order.
+    ``prefer`` wins, then the plugin that owns the name (see
+    :func:`name_owner`), then the first plugin in id order. The conflict is
+    recorded, never silently resolved by install order.
     """
 
     def __init__(self, prefer: dict[str, str] | None = None) -> None:
@@ -72,10 +74,13 @@ class TypeRegistry:
                 f"no plugin provides a {kind} type named {name!r} (known: {known}); "
                 f"install or enable the plugin that provides it"
             )
-        preferred = self._prefer.get(f"{kind}:{name}")
-        for candidate in candidates:
-            if candidate.plugin == preferred:
-                return candidate
+        key = f"{kind}:{name}"
+        preferred = self._prefer.get(key)
+        owner = name_owner(key, (candidate.plugin for candidate in candidates))
+        for chosen in (preferred, owner):
+            for candidate in candidates:
+                if candidate.plugin == chosen:
+                    return candidate
         return min(candidates, key=lambda candidate: candidate.plugin)
 
     def get(self, kind: str, name: str) -> Any:

@@ -453,7 +453,7 @@ def _print_plugins(listing: dict[str, Any], timings: bool) -> None:
         if conflict["by_config"]:
             how = "plugins.prefer"
         elif conflict.get("by_owner"):
-            how = "it owns the section"
+            how = "it owns the name"
         else:
             how = "id order; set plugins.prefer"
         click.echo(

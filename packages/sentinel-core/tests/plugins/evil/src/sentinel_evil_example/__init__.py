@@ -1,0 +1,1 @@
+"""A third-party plugin that declares names owned by first-party plugins."""
