@@ -478,3 +478,58 @@ def test_process_nul_csv_moves_to_failed(workdir: Path) -> None:
     assert "Error code: nul-byte." in reason
     assert "Location: line 1." in reason
     assert "What to do: This is not a text file" in reason
+
+
+@pytest.mark.parametrize(
+    ("path", "relative", "message"),
+    [
+        ("outside/x.csv", "x.csv", "is not"),
+        ("outside/x.csv", "../outside/x.csv", "without '.' or '..'"),
+        ("inbox/csv/x.csv", "x.csv", "is not"),
+        ("inbox/csv/y.csv", "csv/x.csv", "is not"),
+        ("inbox/x.csv", "/x.csv", "without '.' or '..'"),
+        ("inbox/csv/../../outside/x.csv", "csv/x.csv", "is not"),
+        ("inbox/linked/x.csv", "linked/x.csv", "outside the watched folder"),
+        ("inbox/processed/x.csv", "processed/x.csv", "output folder"),
+    ],
+    ids=[
+        "outside-folder",
+        "dotdot-relative",
+        "relative-mismatch",
+        "name-mismatch",
+        "absolute-relative",
+        "dotdot-path",
+        "symlinked-folder",
+        "processed-inside-inbox",
+    ],
+)
+def test_process_rejects_path_outside_route(
+    workdir: Path, path: str, relative: str, message: str
+) -> None:
+    settings = config()
+    settings["files"]["routes"][0]["processed"] = "inbox/processed"
+    (workdir / "outside").mkdir()
+    (workdir / "outside" / "x.csv").write_text("id\n1\n")
+    (workdir / "inbox" / "csv" / "x.csv").write_text("id\n1\n")
+    (workdir / "inbox" / "linked").symlink_to(workdir / "outside")
+    (workdir / "inbox" / "processed").mkdir()
+    (workdir / "inbox" / "processed" / "x.csv").write_text("id\n1\n")
+    ctx = Context(settings, {"test.upload": record_upload})
+    job = {"path": str(workdir / path), "route": "inbox", "relative": relative}
+
+    with pytest.raises(PermanentTaskError, match="was rejected") as raised:
+        process_file(ctx, job)
+
+    assert message in str(raised.value)
+    assert ctx.calls == []
+    assert (workdir / "outside" / "x.csv").is_file()
+    assert (workdir / "inbox" / "csv" / "x.csv").is_file()
+    assert (workdir / "inbox" / "processed" / "x.csv").is_file()
+    assert not (workdir / "failed").exists()
+
+
+def test_process_accepts_relative_payload_path(workdir: Path) -> None:
+    (workdir / "inbox" / "csv" / "x.csv").write_text("id\n1\n")
+    ctx = Context(config(), {"test.upload": record_upload})
+    job = {"path": "inbox/csv/x.csv", "route": "inbox", "relative": "csv/x.csv"}
+    assert process_file(ctx, job)["status"] == "processed"

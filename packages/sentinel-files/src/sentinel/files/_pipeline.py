@@ -47,6 +47,7 @@ def process_file(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     route = _route(ctx, payload)
     path = Path(payload["path"])
     relative = str(payload["relative"])
+    _check_location(ctx, route, path, relative)
     try:
         return _process(ctx, route, path, relative, payload)
     except PermanentTaskError:
@@ -159,6 +160,53 @@ def _reading_options(
         return reading_options(ctx.config.get("files") or {}, classes)
     except FilesError as exc:
         raise PermanentTaskError(exc.describe()) from exc
+
+
+def _check_location(
+    ctx: TaskContext, route: RouteConfig, path: Path, relative: str
+) -> None:
+    """Reject a payload unless ``path`` is ``relative`` inside the route's folder.
+
+    The folder holding the file must resolve, symbolic links included, inside
+    the watched folder and outside its processed and failed folders. A link
+    as the file itself is left to :func:`_check_link`. The file is not moved,
+    because a rejected path may name any file the worker can read.
+    """
+    reason = _location_error(route, path, relative)
+    if reason is None:
+        return
+    logger.warning(
+        "%r: job %s: rejected, not a file of route %r: %s",
+        str(path),
+        ctx.job_id,
+        route.name,
+        reason,
+    )
+    raise PermanentTaskError(
+        f"The job payload's path {str(path)!r} with relative {relative!r} was "
+        f"rejected: {reason}. The file was not touched.\nWhat to do: put the "
+        f"file into {str(route.folder)!r} and let the watcher enqueue it."
+    )
+
+
+def _location_error(route: RouteConfig, path: Path, relative: str) -> str | None:
+    """Return why ``path`` and ``relative`` do not name a file of the route."""
+    parts = relative.split("/")
+    if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        return "relative must be a path below the folder without '.' or '..' parts"
+    expected = route.folder / relative
+    folder = Path(os.path.realpath(path.parent))
+    if path.name != expected.name or folder != Path(os.path.realpath(expected.parent)):
+        return f"the path is not {str(expected)!r}"
+    if not folder.is_relative_to(route.folder):
+        return (
+            f"the path resolves to {str(folder / path.name)!r}, outside the "
+            f"watched folder {str(route.folder)!r}"
+        )
+    for output in route.exclude:
+        if folder.is_relative_to(output):
+            return f"the path is inside the output folder {str(output)!r}"
+    return None
 
 
 def _check_link(
