@@ -27,12 +27,13 @@ WAIT_SECONDS = 60.0
 class AgentProcess:
     """A ``sentinel run`` child process in ``workdir`` with its output collected."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
         env = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith("SENTINEL") or key == "SENTINEL_CACHE_DIR"
         }
+        env.update(extra_env or {})
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sentinel.core", "run"],
@@ -85,14 +86,18 @@ def wait_until(
     pytest.fail(f"timed out waiting for {description}; agent output:\n{agent.output()}")
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """Write a config for one worker and fast file readiness into tmp_path."""
+def write_config(folder: Path) -> Path:
+    """Write a config for one worker and fast file readiness into ``folder``."""
     settings = agent_config({"queue": {"workers": 1}})
     document = yaml.safe_dump({"default": settings})
-    (tmp_path / "sentinel.yaml").write_text(document, encoding="utf-8")
-    (tmp_path / "inbox").mkdir()
-    return tmp_path
+    (folder / "sentinel.yaml").write_text(document, encoding="utf-8")
+    (folder / "inbox").mkdir()
+    return folder
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
 
 
 @pytest.fixture
@@ -247,3 +252,29 @@ def test_run_after_killed_agent_stops_its_server(workdir: Path) -> None:
     assert code == 0, output
     assert not alive
     assert second.count(f"(pid {orphan}) was left running") == 1, output
+
+
+def test_run_sharing_data_dir_rejected(workdir: Path, agent: AgentProcess) -> None:
+    first_server = server_pid(workdir)
+    subfolder = workdir / "sub"
+    subfolder.mkdir()
+    write_config(subfolder)
+    shared = str(workdir / ".sentinel" / "redis")
+    second = AgentProcess(subfolder, {"SENTINEL__QUEUE__DATA_DIR": shared})
+    code = second.process.wait(WAIT_SECONDS)
+    second.stop()
+
+    output = second.output()
+    assert code == 1, output
+    assert f"data folder {shared} is in use" in output
+    assert f"pid {agent.process.pid}" in output
+    assert "set queue.data_dir to a folder of its own" in output
+    assert "was left running" not in output
+    assert agent.process.poll() is None
+    assert server_pid(workdir) == first_server
+    assert Path(f"/proc/{first_server}").exists()
+
+    drop(workdir, "after.csv")
+    wait_until(processed(workdir, "after.csv"), "after.csv", agent)
+    assert agent.stop() == 0
+    assert agent.count("restarting it") == 0, agent.output()

@@ -37,6 +37,36 @@ def install_signal_handlers(agent: Agent) -> None:
 LOCK_FILE_NAME = "agent.lock"
 
 
+def try_lock(path: Path) -> TextIO | None:
+    """Lock ``path`` with flock, write this process's pid into it and return it open.
+
+    Returns None when another open file holds the lock. The lock lasts until
+    the returned file is closed or the process exits. Child processes do not
+    inherit it, because Python opens files as non-inheritable.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Opened without truncation, so a failed attempt keeps the holder's pid.
+    lock_file = path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        return None
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(f"{os.getpid()}\n")
+    lock_file.flush()
+    return lock_file
+
+
+def read_lock_holder(path: Path) -> str:
+    """Return the pid written into the lock file ``path``, or ``unknown``."""
+    try:
+        return path.read_text(encoding="utf-8").strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def lock_state_dir(state_dir: Path) -> TextIO:
     """Lock ``state_dir`` for this process and return the open lock file.
 
@@ -44,26 +74,16 @@ def lock_state_dir(state_dir: Path) -> TextIO:
     that holds the lock. The lock lasts until the returned file is closed or
     the process exits.
     """
-    state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / LOCK_FILE_NAME
-    # Opened without truncation, so a failed attempt keeps the holder's pid.
-    lock_file = path.open("a+", encoding="utf-8")
-    try:
-        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock_file.seek(0)
-        holder = lock_file.read().strip() or "unknown"
-        lock_file.close()
+    lock_file = try_lock(path)
+    if lock_file is None:
+        holder = read_lock_holder(path)
         raise SentinelError(
             f"another sentinel run (pid {holder}) is already running in "
             f"{state_dir.parent} and holds {path}; two agents in one folder "
             f"would share its queue data and inbox. Stop that agent first, or "
             f"start this one in another folder"
-        ) from None
-    lock_file.seek(0)
-    lock_file.truncate()
-    lock_file.write(f"{os.getpid()}\n")
-    lock_file.flush()
+        )
     return lock_file
 
 

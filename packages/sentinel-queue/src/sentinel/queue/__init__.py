@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sentinel.queue._aio import AsyncJobContext, AsyncQueue, AsyncWorker
     from sentinel.queue._errors import (
+        DataDirInUseError,
         EnqueueError,
         JobCancelledError,
         JobEncodingError,
@@ -41,6 +42,7 @@ _MODULES = {
     "AsyncQueue": "_aio",
     "AsyncWorker": "_aio",
     "Batch": "_queue",
+    "DataDirInUseError": "_errors",
     "EmbeddedRedis": "_server",
     "EnqueueError": "_errors",
     "Job": "_job",
@@ -70,6 +72,7 @@ __all__ = [
     "AsyncQueue",
     "AsyncWorker",
     "Batch",
+    "DataDirInUseError",
     "EmbeddedRedis",
     "EnqueueError",
     "Job",

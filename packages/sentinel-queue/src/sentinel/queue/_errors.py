@@ -13,6 +13,10 @@ class ServerStartError(QueueError):
     """The embedded Redis-compatible server failed to start or stop."""
 
 
+class DataDirInUseError(ServerStartError):
+    """Another process holds the lock of the embedded server's data folder."""
+
+
 class JobEncodingError(QueueError, ValueError):
     """A payload or result cannot be stored as JSON."""
 

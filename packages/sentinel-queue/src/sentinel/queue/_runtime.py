@@ -13,7 +13,7 @@ from sentinel.core import Agent, ConfigError
 from sentinel.queue._connect import check_connection, redact
 from sentinel.queue._pool import WorkerPool, worker_command
 from sentinel.queue._queue import Queue
-from sentinel.queue._server import EmbeddedRedis, stop_orphaned_server
+from sentinel.queue._server import EmbeddedRedis
 from sentinel.queue._supervisor import ServerSupervisor
 from sentinel.queue._threads import threads_setting
 
@@ -60,9 +60,8 @@ class QueueRuntime:
         url = self.section.get("url")
         if not url:
             data_dir = self.agent.workdir / str(self.section.get("data_dir"))
-            # sentinel run holds the folder lock, so a server still running
-            # there belongs to an agent that was killed.
-            stop_orphaned_server(data_dir)
+            # start() locks the data folder for this agent, or raises
+            # DataDirInUseError naming the agent that holds it.
             self.server = EmbeddedRedis(data_dir)
             self.server.start()
             self.supervisor = ServerSupervisor(self.server, self._give_up)

