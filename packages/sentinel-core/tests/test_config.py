@@ -432,6 +432,9 @@ def show_queue_url(
         pytest.param("htp://user:PwInBadUrl@host/0", "PwInBadUrl", id="bad-scheme"),
         pytest.param("redis://:PwBadPort@host:nope/0", "PwBadPort", id="bad-port"),
         pytest.param("redis://u:PwBadHost@[::1/0", "PwBadHost", id="bad-ipv6"),
+        pytest.param("redis://u:pa/ssPw3@host:99999/0", "ssPw3", id="slash"),
+        pytest.param("redis://u:pa#ssPw3@host:99999/0", "ssPw3", id="hash"),
+        pytest.param("redis://u:pa?ssPw3@host:99999/0", "ssPw3", id="question-mark"),
     ],
 )
 def test_cli_config_error_hides_url_password(
@@ -538,3 +541,31 @@ def test_new_section_keys_keep_own_lines(tmp_path: Path) -> None:
     config = load_config(path, None, [], environ={}, report_unknown=False)
     assert config.origins[("svc", "nested", "depth")].line == 4
     assert config.origins[("svc", "port")].line == 5
+
+
+def test_cli_config_show_hides_query_password(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    result = show_queue_url(run_sentinel, tmp_path, "redis://host/0?password=PwQuery")
+    assert result.returncode == 0, result.stderr
+    assert "PwQuery" not in result.stdout + result.stderr
+    assert "redis://host/0?password=***" in result.stdout
+
+
+def test_cli_accepts_sentinel_host_list(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    url = "redis+sentinel://h1:26379,h2:26379/mymaster"
+    result = run_sentinel("config", "show", env={"SENTINEL__QUEUE__URL": url})
+    assert result.returncode == 0, result.stderr
+    assert url in result.stdout
+
+
+def test_cli_rejects_bad_port_in_host_list(
+    tmp_path: Path, run_sentinel: RunSentinel
+) -> None:
+    url = "redis+sentinel://:PwList@h1:26379,h2:99999/mymaster"
+    result = run_sentinel("config", "show", env={"SENTINEL__QUEUE__URL": url})
+    assert result.returncode == 1
+    assert "host 'h2:99999'" in result.stderr
+    assert "PwList" not in result.stderr

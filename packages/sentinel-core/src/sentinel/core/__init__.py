@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         Field,
         TypeSpec,
     )
+    from sentinel.core._urls import redact_url
     from sentinel.core._version import CORE_API_VERSION
 
 # Each public name is imported from its module on first access, so that
@@ -91,6 +92,7 @@ _EXPORTS = {
     "QUEUE_TASK": "sentinel.core._types",
     "TypeSpec": "sentinel.core._types",
     "WEB_ROUTES": "sentinel.core._types",
+    "redact_url": "sentinel.core._urls",
     "CORE_API_VERSION": "sentinel.core._version",
 }
 
@@ -153,4 +155,5 @@ __all__ = [
     "import_target",
     "load_config",
     "plugin_declarations",
+    "redact_url",
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sentinel.core._errors import ConfigError
 from sentinel.core._names import CONFIG_ENV
 from sentinel.core._types import ConfigSection, Field
+from sentinel.core._urls import REDACTED, redact_url, url_port_error, url_secrets
 
 if TYPE_CHECKING:
     import yaml
@@ -24,7 +25,6 @@ logger = logging.getLogger(__name__)
 OVERRIDE_PREFIX = "SENTINEL__"
 DEFAULT_FILE_NAMES = ("sentinel.yaml", "sentinel.yml")
 DEFAULT_SECTION = "default"
-REDACTED = "***"
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # Keys whose values are treated as secrets even when no schema marks them.
@@ -121,7 +121,7 @@ class Config:
         if node not in (None, "") and self._is_secret(path):
             return REDACTED
         if isinstance(node, str):
-            return _redact_url(node)
+            return redact_url(node)
         return node
 
     def secret_values(self) -> list[str]:
@@ -142,9 +142,7 @@ class Config:
         elif isinstance(node, str) and node and self._is_secret(path):
             found.append(node)
         elif isinstance(node, str):
-            password = url_password(node)
-            if password:
-                found.append(password)
+            found.extend(url_secrets(node))
 
     def _is_secret(self, path: tuple[str, ...]) -> bool:
         spec = self._field(path)
@@ -561,44 +559,9 @@ def _check_url(value: str, spec: Field, path: tuple[str, ...], config: Config) -
     if not separator or scheme not in spec.schemes:
         forms = ", ".join(f"{name}://" for name in spec.schemes)
         _type_error(path, value, f"a URL that starts with one of {forms}", config)
-    from urllib.parse import urlsplit
-
-    try:
-        # urllib parses the port only when it is read.
-        _ = urlsplit(value).port
-    except ValueError as exc:
-        _type_error(path, value, f"a URL with a valid port ({exc})", config)
-
-
-def url_password(value: str) -> str | None:
-    """Return the password part of a URL such as ``redis://:pw@host/0``."""
-    if "://" not in value or "@" not in value:
-        return None
-    from urllib.parse import urlsplit
-
-    try:
-        password = urlsplit(value).password
-    except ValueError:
-        return None
-    return password or None
-
-
-def _redact_url(value: str) -> str:
-    """Replace the password of a URL with ``***``, even in an invalid URL.
-
-    The user information is found as urlsplit finds it, without parsing the
-    rest, so a URL that urlsplit rejects (a bad port, a bad IPv6 address)
-    keeps no password either.
-    """
-    scheme, separator, rest = value.partition("://")
-    if not separator:
-        return value
-    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    userinfo, at, host = netloc.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    if not at or not colon or not password:
-        return value
-    return f"{scheme}://{user}:{REDACTED}@{host}{rest[len(netloc) :]}"
+    problem = url_port_error(value)
+    if problem is not None:
+        _type_error(path, value, f"a URL with a valid port ({problem})", config)
 
 
 def _type_error(
