@@ -533,3 +533,14 @@ def test_process_accepts_relative_payload_path(workdir: Path) -> None:
     ctx = Context(config(), {"test.upload": record_upload})
     job = {"path": "inbox/csv/x.csv", "route": "inbox", "relative": "csv/x.csv"}
     assert process_file(ctx, job)["status"] == "processed"
+
+
+def test_process_unterminated_quote_moves_to_failed(workdir: Path) -> None:
+    (workdir / "inbox" / "u.csv").write_bytes(b'a,b\n"abc,1\n2,3\n')
+    ctx = Context(config(), {"test.upload": record_upload})
+    with pytest.raises(PermanentTaskError, match="never closed"):
+        process_file(ctx, payload(workdir, "u.csv"))
+    assert ctx.calls == []
+    assert (workdir / "failed" / "u.csv").is_file()
+    reason = (workdir / "failed" / "u.csv.reason.txt").read_text()
+    assert "Error code: csv-unterminated-quote." in reason

@@ -7,10 +7,13 @@ A column that does not pass is converted cell by cell with ``convert_cell``.
 Anything pyarrow rejects (a ragged row, a byte invalid in the file's
 encoding, a quoted record that spans two blocks) raises
 :class:`ArrowFallback`, and the caller reads the rest with the csv module.
+So does a file that may end inside a quoted field, which pyarrow accepts
+as the last field when the record has the header's field count.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -95,12 +98,15 @@ def arrow_typed_batches(
         # A second thread parses the next block and checks and casts its
         # number columns, work that pyarrow does without the GIL, while this
         # thread turns the current block into Python objects.
+        last_field: list[str | None] = []
         with reader, ThreadPoolExecutor(1, thread_name_prefix="csv-read") as pool:
             blocks = iter(reader)
             pending = pool.submit(_next_block, blocks, kinds)
             while (block := pending.result()) is not None:
                 pending = pool.submit(_next_block, blocks, kinds)
                 rows, prepared = block
+                if rows:
+                    last_field[:] = [prepared[-1].last_text]
                 columns = []
                 for column in prepared:
                     columns.append(column.to_python())
@@ -114,6 +120,41 @@ def arrow_typed_batches(
                 yield rows, map(list, zip(*columns, strict=True))
     except (pa.ArrowException, UnicodeDecodeError) as exc:
         raise ArrowFallback(str(exc)) from exc
+    if last_field and _may_end_in_open_quote(
+        path, last_field[0], encoding, dialect.quotechar, na_values
+    ):
+        raise ArrowFallback("the file may end inside a quoted field")
+
+
+def _may_end_in_open_quote(
+    path: Path,
+    last_field: str | None,
+    encoding: str,
+    quotechar: str,
+    na_values: frozenset[str],
+) -> bool:
+    """Tell whether the file ends with a quote and then the last field's text.
+
+    A quoted field left open contains the rest of the file, so the file then
+    ends with the opening quote and the field with its quotes doubled. A
+    closed quoted field of nothing but quotes matches too, and costs only
+    a reread with the csv module. A None field was empty or a marker of
+    ``na_values``, so each of those is tried.
+    """
+    candidates = [last_field] if last_field is not None else ["", *na_values]
+    # Encoding with "utf-8-sig" would put a byte-order mark in front.
+    codec = "utf-8" if encoding in UTF8_ENCODINGS else encoding
+    with path.open("rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        for text in candidates:
+            quoted = quotechar + text.replace(quotechar, quotechar * 2)
+            tail = quoted.encode(codec)
+            if len(tail) > size:
+                continue
+            stream.seek(size - len(tail))
+            if stream.read() == tail:
+                return True
+    return False
 
 
 class _Column(NamedTuple):
@@ -122,6 +163,13 @@ class _Column(NamedTuple):
     array: pa.Array
     # Whether convert_cells types the cells one by one.
     by_cell: bool
+    # The cells as text, before any cast to numbers.
+    text: pa.Array
+
+    @property
+    def last_text(self) -> str | None:
+        """The text of the column's last cell as pyarrow parsed it, or None."""
+        return self.text[-1].as_py() if len(self.text) else None
 
     def to_python(self) -> list[Any]:
         """Return the column's cells as Python values."""
@@ -143,18 +191,18 @@ def _next_block(
 def _cast(column: pa.Array, kind: str) -> _Column:
     """Cast a number column whose cells all match its kind's syntax."""
     if kind == TEXT:
-        return _Column(column, by_cell=False)
+        return _Column(column, by_cell=False, text=column)
     if kind == INTEGER_COLUMN:
         pattern, target = INTEGER_PATTERN, pa.int64()
     elif kind == DECIMAL_COLUMN:
         pattern, target = DECIMAL_PATTERN, pa.float64()
     else:
-        return _Column(column, by_cell=True)
+        return _Column(column, by_cell=True, text=column)
     if column.null_count == len(column):
-        return _Column(column, by_cell=False)
+        return _Column(column, by_cell=False, text=column)
     if pc.all(pc.match_substring_regex(column, pattern)).as_py():
         try:
-            return _Column(pc.cast(column, target), by_cell=False)
+            return _Column(pc.cast(column, target), by_cell=False, text=column)
         except pa.ArrowInvalid:
             pass  # an integer outside int64 becomes a Python int cell by cell
-    return _Column(column, by_cell=True)
+    return _Column(column, by_cell=True, text=column)

@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import io
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,13 @@ CONTROL_DELETION = str.maketrans("", "", BINARY_CONTROLS)
 NOT_TEXT_HINT = (
     "This is not a text file; check the export, and send the CSV file itself "
     "saved as UTF-8."
+)
+
+# The line endings that a text stream opened with newline="" splits on.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+UNTERMINATED_QUOTE_HINT = (
+    "Close the quoted field with a second quote. A quote inside a quoted "
+    'field is written twice ("").'
 )
 
 logger = logging.getLogger(__name__)
@@ -170,7 +178,7 @@ class CsvFile(DataFile):
         try:
             with self._open() as stream:
                 _, lines = _skip_comments(stream)
-                yield csv.reader(lines, **self.dialect.reader_options())
+                yield self._records(lines)
         except UnicodeDecodeError as exc:
             raise InvalidFileError(
                 f"{self.path}: byte {exc.object[exc.start : exc.end]!r} at offset "
@@ -184,6 +192,38 @@ class CsvFile(DataFile):
                 code="csv-syntax",
                 hint="Check the quoting around the reported line.",
             ) from None
+
+    def _records(self, lines: Iterator[str]) -> Iterator[list[str]]:
+        """Yield the csv module's records of ``lines``, which follow the comments.
+
+        The csv module, when not strict, returns a quoted field left open at
+        the end of the file as one last field holding the rest of the file.
+        Such a record raises :class:`InvalidFileError` here instead.
+        """
+        ended: list[bool] = []
+        reader = csv.reader(_mark_end(lines, ended), **self.dialect.reader_options())
+        for record in reader:
+            if ended:
+                raise self._unterminated_quote(record, reader.line_num)
+            yield record
+
+    def _unterminated_quote(self, record: list[str], lines_read: int) -> Exception:
+        """Build the error for ``record``, whose last field ran to the end."""
+        field = record[-1]
+        breaks = len(LINE_BREAK.findall(field))
+        # The field contains the text after the opening quote up to the end,
+        # so its line breaks count the lines from the quote's line on.
+        ends_with_break = field.endswith(("\r", "\n"))
+        line = self.comment_lines + lines_read - breaks + int(ends_with_break)
+        quote = self.dialect.quotechar
+        return InvalidFileError(
+            f"{self.path}: unterminated quoted field: the {quote} that opens "
+            f"field {len(record)} of the record on line {line} is never closed, "
+            f"so the rest of the file would read as one field",
+            code="csv-unterminated-quote",
+            hint=UNTERMINATED_QUOTE_HINT,
+            location={"row": line},
+        )
 
     def _check_sample_text(self) -> None:
         """Raise InvalidFileError when the sample contains NUL or is binary data."""
@@ -435,11 +475,12 @@ class CsvFile(DataFile):
         # Dialect detection read them, or their first part, already. The
         # reader is dropped before use because it can be read only once.
         detected, self._sample_records = self._sample_records, None
-        if detected is not None:
+        # typed_rows uses a whole-file sample in place of the file, so
+        # it is parsed again here to reject a quote left open at its end.
+        if detected is not None and not self._sample_complete:
             return list(detected)
         with io.StringIO(self._sample, newline="") as stream:
-            reader = csv.reader(stream, **self.dialect.reader_options())
-            return [record for record in reader if record]
+            return [record for record in self._records(stream) if record]
 
     def _describe(self) -> dict[str, Any]:
         return {
@@ -510,6 +551,12 @@ def _skip_comments(stream: Iterable[str]) -> tuple[int, Iterator[str]]:
             return count, chain((line,), lines)
         count += 1
     return count, iter(())
+
+
+def _mark_end(lines: Iterable[str], ended: list[bool]) -> Iterator[str]:
+    """Yield ``lines``, then append True to ``ended``."""
+    yield from lines
+    ended.append(True)
 
 
 def _take(lines: Iterator[str], limit: int) -> Iterator[str]:
