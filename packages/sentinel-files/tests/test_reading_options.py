@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,45 @@ def test_json_large_integer_is_not_an_overflow(tmp_path: Path) -> None:
     path = tmp_path / "big.json"
     path.write_text("[" + "9" * 400 + "]")
     assert JsonFile.load(path).data == [int("9" * 400)]
+
+
+def test_json_integer_at_digit_limit_reads_exactly(tmp_path: Path) -> None:
+    digits = sys.get_int_max_str_digits()
+    path = tmp_path / "limit.json"
+    path.write_text("[" + "9" * digits + "]")
+    assert JsonFile.load(path).data == [int("9" * digits)]
+
+
+@pytest.mark.parametrize("sign", ["", "-"], ids=["positive", "negative"])
+def test_json_strict_rejects_too_many_digits(tmp_path: Path, sign: str) -> None:
+    path = tmp_path / "huge.json"
+    path.write_text('{"id": "1e999",\n "n": [1, ' + sign + "9" * 100_000 + "]}")
+
+    with pytest.raises(InvalidFileError) as caught:
+        JsonFile.load(path)
+
+    error = caught.value
+    assert error.code == "number-overflow"
+    assert "has 100000 digits" in error.message
+    assert f"more than the {sys.get_int_max_str_digits()}" in error.message
+    assert error.location == {"row": 2, "column": 11}
+    assert "Send the number as a string" in error.hint
+    assert "files.json_numbers" in error.hint
+
+
+def test_json_flag_reads_too_many_digits_as_infinity(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    path.write_text('{"a": {"a": 1}, "a": [5, -' + "9" * 5000 + "]}")
+
+    loaded = JsonFile.load(path, numbers="flag")
+
+    assert loaded.data == {"a": [5, -math.inf]}
+    codes = [issue.code for issue in loaded.issues]
+    assert codes == ["duplicate-key", "number-overflow"]
+    warning = loaded.issues[1]
+    assert "of 5000 digits" in warning.message
+    assert "reads as -inf" in warning.message
+    assert (warning.row, warning.column) == (1, 26)
 
 
 def test_json_unknown_number_policy_is_refused(tmp_path: Path) -> None:

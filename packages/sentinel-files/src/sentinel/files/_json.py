@@ -6,6 +6,7 @@ import codecs
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -80,15 +81,9 @@ class JsonFile(DataFile):
             )
         _check_depth(self.path, text)
         duplicates: list[str] = []
-        strict = self.numbers == STRICT
         found: list[str] = []
         try:
-            self.data = json.loads(
-                text,
-                object_pairs_hook=_pairs_hook(duplicates),
-                parse_constant=_constant(strict, found),
-                parse_float=_parse_float(strict, found),
-            )
+            self.data = self._loads(text, duplicates, found)
         except _NumberError as exc:
             raise self._number_error(text, exc.args[0]) from None
         except json.JSONDecodeError as exc:
@@ -106,6 +101,32 @@ class JsonFile(DataFile):
         if found:
             self._warn_numbers(text)
 
+    def _loads(self, text: str, duplicates: list[str], found: list[str]) -> Any:
+        """Parse ``text``, recording duplicate keys and non-standard numbers."""
+        strict = self.numbers == STRICT
+        options: dict[str, Any] = {
+            "object_pairs_hook": _pairs_hook(duplicates),
+            "parse_constant": _constant(strict, found),
+            "parse_float": _parse_float(strict, found),
+        }
+        try:
+            return json.loads(text, **options)
+        except (json.JSONDecodeError, _NumberError):
+            raise
+        except ValueError:
+            # int() rejects an integer of more digits than
+            # sys.get_int_max_str_digits() allows (4300 by default in
+            # Python 3.11). Parsing ints in Python only after that keeps the
+            # usual files on the json module's C path for ints.
+            huge = next(_huge_integers(text), None)
+            if huge is None:
+                raise
+            if strict:
+                raise _NumberError(huge) from None
+        duplicates.clear()
+        found.clear()
+        return json.loads(text, parse_int=_parse_int(found), **options)
+
     def _number_error(self, text: str, token: str) -> InvalidFileError:
         line, column = next(
             ((line, column) for found, line, column in _non_standard(text)),
@@ -118,6 +139,16 @@ class JsonFile(DataFile):
                 code="json-constant",
                 hint="Write null or a number instead of NaN and Infinity. "
                 + FLAG_ADVICE,
+                location=location,
+            )
+        if _has_too_many_digits(token):
+            return InvalidFileError(
+                f"{self.path}: integer {token[:40]}... has {_digits(token)} "
+                f"digits, more than the {sys.get_int_max_str_digits()} that "
+                f"Python converts to int",
+                code="number-overflow",
+                hint="Send the number as a string. Accepted with a warning, it "
+                "reads as infinity. " + FLAG_ADVICE,
                 location=location,
             )
         return InvalidFileError(
@@ -138,6 +169,9 @@ class JsonFile(DataFile):
             else:
                 code = "number-overflow"
                 what = f"number {token[:40]} is too large for a double"
+                if _has_too_many_digits(token):
+                    what = f"integer {token[:40]}... of {_digits(token)} digits"
+                    what += " is too large for Python's int conversion"
                 reads = "-inf" if token.startswith("-") else "inf"
             self.warn(
                 code,
@@ -224,6 +258,34 @@ def _parse_float(strict: bool, found: list[str]) -> Any:
     return parse
 
 
+def _parse_int(found: list[str]) -> Any:
+    def parse(text: str) -> int | float:
+        if _has_too_many_digits(text):
+            found.append(text)
+            return float(text)
+        return int(text)
+
+    return parse
+
+
+def _digits(number: str) -> int:
+    return len(number) - number.startswith("-")
+
+
+def _has_too_many_digits(number: str) -> bool:
+    """Tell whether int() rejects ``number`` for its count of digits."""
+    limit = sys.get_int_max_str_digits()
+    return limit > 0 and number.lstrip("-").isdigit() and _digits(number) > limit
+
+
+def _huge_integers(text: str) -> Iterator[str]:
+    """Yield the integers of ``text`` that int() rejects for their length."""
+    for match in NUMBER_TOKEN.finditer(text):
+        number = match.group(2)
+        if number is not None and _has_too_many_digits(number):
+            yield number
+
+
 def _non_standard(text: str) -> Iterator[tuple[str, int, int]]:
     """Yield each NaN, Infinity or overflowing number with its line and column.
 
@@ -244,7 +306,8 @@ def _non_standard(text: str) -> Iterator[tuple[str, int, int]]:
 
 def _overflows(number: str) -> bool:
     if "." not in number and "e" not in number.lower():
-        return False  # an integer reads as an int of any size
+        # An integer reads as an int unless it has too many digits for int().
+        return _has_too_many_digits(number)
     return math.isinf(float(number))
 
 
