@@ -191,3 +191,51 @@ def test_help_shows_config_error(run_sentinel: RunSentinel, tmp_path: Path) -> N
     assert "Usage:" in result.stdout
     assert "Plugin commands are not listed" in result.stdout
     assert "'queue.url'" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        pytest.param(["queue", "--help"], "Usage: sentinel queue", id="queue"),
+        pytest.param(["web", "serve", "-h"], "Usage: sentinel web serve", id="web"),
+    ],
+)
+def test_subcommand_help_with_invalid_config(
+    run_sentinel: RunSentinel, tmp_path: Path, args: list[str], usage: str
+) -> None:
+    write_config(tmp_path, "sentinel.yaml", "default:\n  queue:\n    workers: 'abc'\n")
+    result = run_sentinel(*args)
+    assert result.returncode == 0, result.stderr
+    assert usage in result.stdout
+    assert "the config is invalid" in result.stderr
+    assert "'queue.workers'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_subcommand_still_fails_with_invalid_config(
+    run_sentinel: RunSentinel, tmp_path: Path
+) -> None:
+    write_config(tmp_path, "sentinel.yaml", "default:\n  queue:\n    workers: 'abc'\n")
+    result = run_sentinel("queue", "status", "--", "--help")
+    assert result.returncode == 1
+    assert "'queue.workers'" in result.stderr
+    assert "Usage:" not in result.stdout
+
+
+def test_subcommand_help_with_unparsable_config(
+    run_sentinel: RunSentinel, tmp_path: Path
+) -> None:
+    write_config(tmp_path, "bad.yaml", "default:\n  queue:\n    workers: [1\n  x: 1\n")
+    result = run_sentinel("--config", "bad.yaml", "queue", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage: sentinel queue" in result.stdout
+    assert "not valid YAML" in result.stderr
+
+
+def test_help_keeps_yaml_error_lines(run_sentinel: RunSentinel, tmp_path: Path) -> None:
+    write_config(tmp_path, "bad.yaml", "default:\n  queue:\n    workers: [1\n  x: 1\n")
+    result = run_sentinel("--config", "bad.yaml", "--help")
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert 'in "bad.yaml", line 3, column 14' in lines
+    assert 'in "bad.yaml", line 4, column 4' in lines

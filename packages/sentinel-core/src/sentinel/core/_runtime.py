@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sentinel.core._config import Config, find_config_file, load_config
+from sentinel.core._errors import ConfigError
 from sentinel.core._names import ENV_ENV, EXTRA_PLUGINS_ENV
 from sentinel.core._plugins import (
     ALLOW_ENV,
@@ -52,9 +53,73 @@ def bootstrap(
     path = find_config_file(config_path)
     early = load_config(path, env, sections=(), environ=environ, report_unknown=False)
     plugin_settings: dict[str, Any] = early.section("plugins")
-
     if strict is None:
         strict = _flag(environ, STRICT_ENV) or bool(plugin_settings.get("strict"))
+    host = _load_host(
+        plugin_settings,
+        strict=strict,
+        environ=environ,
+        disable=disable,
+        only=only,
+        trace=trace,
+    )
+    if strict or import_plugins:
+        host.import_plugins()
+    config = load_config(
+        path,
+        env,
+        sections=host.config_sections(),
+        environ=environ,
+        strict=strict,
+        other_sections=host.inactive_section_names(),
+    )
+    return host, config
+
+
+def load_plugin_host(
+    env: str | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    disable: Iterable[str] = (),
+    only: Iterable[str] = (),
+) -> PluginHost:
+    """Load the plugins as :func:`bootstrap` does, without validating the config.
+
+    Help pages use it while the config is invalid. When the config file
+    cannot be read at all, its ``plugins`` section is ignored. Strict mode is
+    off, so a broken plugin is listed as failed instead of raising.
+    """
+    environ = os.environ if environ is None else environ
+    env = env or environ.get(ENV_ENV) or None
+    try:
+        path = find_config_file(config_path)
+        early = load_config(
+            path, env, sections=(), environ=environ, report_unknown=False
+        )
+        plugin_settings: dict[str, Any] = early.section("plugins")
+    except ConfigError:
+        plugin_settings = {}
+    return _load_host(
+        plugin_settings,
+        strict=False,
+        environ=environ,
+        disable=disable,
+        only=only,
+        trace=False,
+    )
+
+
+def _load_host(
+    plugin_settings: Mapping[str, Any],
+    *,
+    strict: bool,
+    environ: Mapping[str, str],
+    disable: Iterable[str],
+    only: Iterable[str],
+    trace: bool | None,
+) -> PluginHost:
+    """Discover the plugins that the options, environment and settings select."""
     if trace is None:
         trace = _flag(environ, TRACE_ENV)
     selections = {
@@ -85,17 +150,7 @@ def bootstrap(
     for plugin_id, module_name in _extra_plugins(environ):
         host.register_module(plugin_id, importlib.import_module(module_name))
     _warn_unknown_ids(host, selections)
-    if strict or import_plugins:
-        host.import_plugins()
-    config = load_config(
-        path,
-        env,
-        sections=host.config_sections(),
-        environ=environ,
-        strict=strict,
-        other_sections=host.inactive_section_names(),
-    )
-    return host, config
+    return host
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sentinel.core._errors import SentinelError
+from sentinel.core._errors import ConfigError, SentinelError
 from sentinel.core._names import (
     ALLOW_ENV,
     DISABLE_ENV,
@@ -52,6 +52,9 @@ class CliState:
         self.only = only
         self.trace = trace
         self.import_all = False
+        # Set when a help option follows the subcommand name.
+        self.help_requested = False
+        self._help_host: PluginHost | None = None
         self._host: PluginHost | None = None
         self._config: Config | None = None
         self._listing: dict[str, Any] | None = None
@@ -152,11 +155,28 @@ class CliState:
             },
         }
 
-    def plugin_commands(self) -> dict[str, tuple[CommandSpec, str]]:
+    def help_host(self) -> PluginHost:
+        """Return a plugin host loaded without validating the config.
+
+        Help pages use it while the config is invalid. The host and config of
+        :attr:`host` and :attr:`config` stay unloaded, so a command that runs
+        still fails with the config error.
+        """
+        if self._help_host is None:
+            from sentinel.core._runtime import load_plugin_host
+
+            self._help_host = load_plugin_host(
+                self.env, self.config_path, disable=self.disable, only=self.only
+            )
+        return self._help_host
+
+    def plugin_commands(
+        self, host: PluginHost | None = None
+    ) -> dict[str, tuple[CommandSpec, str]]:
         """Return plugin commands by name, leaving out names the core owns."""
         from sentinel.core._plugins import warn_once
 
-        commands = self.host.commands()
+        commands = (host or self.host).commands()
         for name in BUILTIN_COMMANDS:
             if name in commands:
                 warn_once(
@@ -236,14 +256,36 @@ class SentinelGroup(click.Group):
             _state(ctx).set_options(_peek_options(self, ctx, args))
         return super().parse_args(ctx, args)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # Arguments after "--" are not options, so a help option there does not count.
+        options = args[1 : args.index("--")] if "--" in args else args[1:]
+        help_names = ctx.help_option_names
+        _state(ctx).help_requested = any(arg in help_names for arg in options)
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         builtin = super().get_command(ctx, cmd_name)
         if builtin is not None:
             return builtin
         state = _state(ctx)
-        found = state.plugin_commands().get(cmd_name)
+        try:
+            host = state.host
+        except ConfigError as exc:
+            # Help must work while the config is invalid, so that a user can
+            # still read how to fix it. Running the command raises the error.
+            if not state.help_requested:
+                raise
+            click.echo(
+                f"Warning: the config is invalid, so commands fail until it is "
+                f"fixed:\n{exc}\n",
+                err=True,
+            )
+            host = state.help_host()
+        found = state.plugin_commands(host).get(cmd_name)
         if found is None:
-            owner = state.host.inactive_command_owner(cmd_name)
+            owner = host.inactive_command_owner(cmd_name)
             if owner is not None:
                 ctx.fail(
                     f"No such command {cmd_name!r}: plugin {owner.id!r}, which "
@@ -286,7 +328,10 @@ class SentinelGroup(click.Group):
                 formatter.write_dl(rows)
         if unlisted is not None:
             with formatter.section("Plugin commands are not listed"):
-                formatter.write_text(unlisted)
+                # Keep the error's own line breaks: YAML errors point at a
+                # line and column on lines of their own.
+                for line in unlisted.splitlines():
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
