@@ -14,6 +14,7 @@ from sentinel.files._base import MAX_KEYS_LISTED
 from sentinel.files._cli import files
 
 from .broken_readers import CrashingFile, registry_with
+from .xlsx_bombs import write_workbook
 
 CORPUS = Path(
     os.environ.get(
@@ -146,3 +147,13 @@ def test_inspect_reader_crash_json_error(tmp_path: Path) -> None:
     assert error["error"] == "ReaderError"
     assert error["code"] == "reader-error"
     assert error["format"] == "crashing"
+
+
+def test_inspect_broken_shared_strings_exits_one(tmp_path: Path) -> None:
+    cell = b'<row r="1"><c r="A1" t="s"><v>7</v></c></row>'
+    path = write_workbook(tmp_path / "strings.xlsx", [cell], "A1")
+    result = CliRunner().invoke(files, ["inspect", str(path)])
+    assert result.exit_code == 1
+    assert "error [corrupt]" in result.output
+    assert "Cell string index not found in shared strings table" in result.output
+    assert "at: sheet Bomb" in result.output

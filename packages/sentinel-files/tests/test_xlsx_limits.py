@@ -264,3 +264,13 @@ def test_corrupt_sheet_stream_is_reported_as_corrupt(tmp_path: Path) -> None:
     assert caught.value.code == "corrupt"
     assert "invalid deflate data in xl/worksheets/sheet1.xml" in caught.value.message
     assert caught.value.location == {"sheet": "Bomb"}
+
+
+def test_missing_shared_string_is_invalid(tmp_path: Path) -> None:
+    cell = b'<row r="1"><c r="A1" t="s"><v>7</v></c></row>'
+    path = write_workbook(tmp_path / "strings.xlsx", [cell], "A1")
+    with pytest.raises(InvalidFileError) as caught:
+        XlsxFile.load(path).validate()
+    assert caught.value.code == "corrupt"
+    assert "shared strings table" in caught.value.message
+    assert caught.value.location == {"sheet": "Bomb"}

@@ -225,12 +225,9 @@ class XlsxFile(DataFile):
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
         except Exception as exc:  # noqa: BLE001 - calamine raises many unrelated types
-            self.warn(
-                "sheet-unreadable",
-                f"sheet {meta.name!r} cannot be read: {exc}",
-                sheet=meta.name,
-            )
-            return info
+            # A sheet that cannot be read, such as one whose cells point
+            # past the shared strings table, leaves the workbook unusable.
+            raise self._read_error(exc, meta.name) from None
         info["rows"] = sheet.height
         info["columns"] = sheet.width
         merged = sheet.merged_cell_ranges or []
@@ -245,6 +242,7 @@ class XlsxFile(DataFile):
     def rows(self, sheet: str | int = 0) -> list[list[Any]]:
         """Read the used range of one sheet, by name or index, as Python values.
 
+        A name without an exact match matches a sheet's name ignoring case.
         Dates honour the workbook's date system; error cells read as ``""``.
         """
         rows: list[list[Any]] = self._sheet(sheet).to_python()
@@ -254,16 +252,30 @@ class XlsxFile(DataFile):
         """Check the limits for one sheet, then have python-calamine read it."""
         if self._workbook is None:
             self._workbook = self._open_workbook()
-        name = sheet
-        if isinstance(sheet, int) and 0 <= sheet < len(self.sheet_names):
-            name = self.sheet_names[sheet]
-        if not isinstance(name, str) or name not in self.sheet_names:
+        name = self._sheet_name(sheet)
+        if name is None:
             raise self._sheet_not_found(sheet)
         self._check_sheet(name)
         try:
             return self._workbook.get_sheet_by_name(name)
         except Exception as exc:  # noqa: BLE001 - calamine raises many unrelated types
             raise self._read_error(exc, name) from None
+
+    def _sheet_name(self, sheet: str | int) -> str | None:
+        """Return the name of the sheet at index ``sheet`` or named ``sheet``.
+
+        Excel treats sheet names that differ only in case as the same name,
+        so a name without an exact match matches the one sheet whose name
+        equals it ignoring case.
+        """
+        names = self.sheet_names
+        if isinstance(sheet, int):
+            return names[sheet] if 0 <= sheet < len(names) else None
+        if sheet in names:
+            return sheet
+        folded = sheet.casefold()
+        matches = [name for name in names if name.casefold() == folded]
+        return matches[0] if len(matches) == 1 else None
 
     def _sheet_not_found(self, sheet: str | int) -> SheetNotFoundError:
         names = ", ".join(repr(name) for name in self.sheet_names)
