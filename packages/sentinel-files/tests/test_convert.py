@@ -213,3 +213,103 @@ def test_convert_cli_unknown_sheet_is_clear(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     assert "no sheet named 'Nope'; its sheets are 'Data'" in result.output
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "what"),
+    [("missing/out.csv", "does not exist"), ("table.csv/out.csv", "is not a folder")],
+    ids=["missing-folder", "file-as-folder"],
+)
+def test_convert_cli_target_folder_is_clear(
+    tmp_path: Path, target: str, what: str
+) -> None:
+    workbook = one_sheet_workbook(tmp_path)
+    path = tmp_path / target
+    result = CliRunner().invoke(files, ["convert", str(workbook), str(path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert f"cannot write {str(path)!r}: {str(path.parent)!r} {what}" in result.output
+    assert "Create the folder first" in result.output
+    assert sorted(item.name for item in tmp_path.iterdir()) == [
+        "book.xlsx",
+        "table.csv",
+    ]
+
+
+def test_convert_cli_write_error_is_clear(tmp_path: Path) -> None:
+    workbook = one_sheet_workbook(tmp_path)
+    target = tmp_path / "out.csv"
+    # A folder where the temporary file would go makes opening it fail.
+    (tmp_path / ".out.csv.part").mkdir()
+    result = CliRunner().invoke(files, ["convert", str(workbook), str(target)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "conversion failed: [Errno 21] Is a directory" in result.output
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    ["a/b[c]", "x" * 32, "", "'quoted'", "what?"],
+    ids=["characters", "too-long", "empty", "apostrophes", "question-mark"],
+)
+def test_csv_to_xlsx_rejects_invalid_sheet_name(tmp_path: Path, sheet: str) -> None:
+    source = tmp_path / "table.csv"
+    source.write_text("id\n1\n")
+    target = tmp_path / "out.xlsx"
+    with pytest.raises(FilesError) as caught:
+        csv_to_xlsx(source, target, sheet=sheet)
+    assert caught.value.code == "sheet-name"
+    assert f"invalid sheet name {sheet!r}" in caught.value.message
+    assert "1 to 31 characters" in caught.value.message
+    assert not target.exists()
+
+
+def test_csv_to_xlsx_keeps_31_character_sheet(tmp_path: Path) -> None:
+    source = tmp_path / "table.csv"
+    source.write_text("id\n1\n")
+    target = tmp_path / "out.xlsx"
+    csv_to_xlsx(source, target, sheet="x" * 31)
+    assert XlsxFile.load(target).sheet_names == ["x" * 31]
+
+
+def test_convert_cli_invalid_sheet_states_rule(tmp_path: Path) -> None:
+    source = tmp_path / "table.csv"
+    source.write_text("id\n1\n")
+    target = tmp_path / "out.xlsx"
+    result = CliRunner().invoke(
+        files, ["convert", str(source), str(target), "--sheet", "a/b[c]"]
+    )
+    assert result.exit_code == 1
+    assert "invalid sheet name 'a/b[c]'" in result.output
+    assert "none of [ ] : * ? / \\" in result.output
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "note"),
+    [
+        ("a[b]", "a_b_", ", sheet 'a_b_' (file name made a valid sheet name)"),
+        ("y" * 40, "y" * 31, f", sheet {'y' * 31!r} (file name made a valid"),
+        ("plain", "plain", ""),
+    ],
+    ids=["characters", "too-long", "valid"],
+)
+def test_convert_cli_names_changed_sheet(
+    tmp_path: Path, name: str, title: str, note: str
+) -> None:
+    source = tmp_path / f"{name}.csv"
+    source.write_text("id\n1\n")
+    target = tmp_path / "out.xlsx"
+    result = CliRunner().invoke(files, ["convert", str(source), str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote 1 rows to {target}{note}" in result.output
+    assert XlsxFile.load(target).sheet_names == [title]
+
+
+@pytest.mark.parametrize("sheet", ["data", "DATA", "Data"], ids=str)
+def test_xlsx_to_csv_sheet_name_ignores_case(tmp_path: Path, sheet: str) -> None:
+    workbook = one_sheet_workbook(tmp_path)
+    target = tmp_path / "out.csv"
+    assert xlsx_to_csv(workbook, target, sheet=sheet) == 2
+    assert target.read_bytes() == b"id,name\r\n1,a\r\n"

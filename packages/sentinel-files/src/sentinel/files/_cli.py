@@ -140,4 +140,19 @@ def convert(source: Path, target: Path, sheet: str | None, na_values: bool) -> N
         count = run(source, target, **options)
     except FilesError as exc:
         raise click.ClickException(exc.describe()) from None
-    click.echo(f"wrote {count} rows to {target}")
+    except OSError as exc:
+        # The converters remove their partial target before raising.
+        raise click.ClickException(f"conversion failed: {exc}") from None
+    click.echo(f"wrote {count} rows to {target}{_sheet_note(source, target, sheet)}")
+
+
+def _sheet_note(source: Path, target: Path, sheet: str | None) -> str:
+    """Name the written sheet when it is not the source's file name as given."""
+    if target.suffix.lower() != ".xlsx" or sheet is not None:
+        return ""
+    from sentinel.files._convert import sheet_title
+
+    title = sheet_title(source)
+    if title == source.stem:
+        return ""
+    return f", sheet {title!r} (file name made a valid sheet name)"

@@ -13,7 +13,7 @@ from typing import Any
 
 from sentinel.files._columns import convert_cell
 from sentinel.files._csv import CsvFile
-from sentinel.files._errors import FilesError
+from sentinel.files._errors import FileOperationError, FilesError
 from sentinel.files._xlsx import XlsxFile
 
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -25,7 +25,14 @@ BOOLEANS = {"TRUE": True, "FALSE": False, "true": True, "false": False}
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 DURATION_FORMAT = "[h]:mm:ss"
+# Excel rejects sheet names longer than this, names with one of these
+# characters, and names that start or end with an apostrophe.
 MAX_SHEET_TITLE = 31
+SHEET_TITLE_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
+SHEET_TITLE_RULE = (
+    "Excel sheet names have 1 to 31 characters, none of [ ] : * ? / \\, and "
+    "do not start or end with an apostrophe"
+)
 
 
 def typed_value(value: Any) -> Any:
@@ -68,6 +75,9 @@ def csv_to_xlsx(
 ) -> int:
     """Write the CSV file ``source`` as a one-sheet workbook ``target``.
 
+    The sheet is named ``sheet``, which must be a valid Excel sheet name, or
+    else after the file name as :func:`sheet_title` makes it valid.
+
     Rows stream from the CSV reader to openpyxl's write-only workbook, so
     memory stays bounded. Integers and decimals become numbers, ``TRUE``
     and ``FALSE`` booleans, ISO dates and datetimes dates with a date
@@ -80,9 +90,10 @@ def csv_to_xlsx(
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
+    title = sheet_title(Path(source), sheet)
     loaded = CsvFile.load(source, na_values=na_values)
     workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(_sheet_title(sheet or Path(source).stem))
+    worksheet = workbook.create_sheet(title)
     # The first row is converted like the others, so a workbook whose first
     # row is data (a date, a number) comes back the same from CSV.
     worksheet.append([typed_value(convert_cell(name)) for name in loaded.header])
@@ -186,6 +197,7 @@ def _float_text(value: float) -> str:
 def convert(source: str | Path, target: str | Path, **options: Any) -> int:
     """Convert between CSV and XLSX by the two files' extensions."""
     source, target = Path(source), Path(target)
+    _check_target_folder(target)
     pair = (source.suffix.lower(), target.suffix.lower())
     if pair in {(".csv", ".xlsx"), (".tsv", ".xlsx"), (".txt", ".xlsx")}:
         return csv_to_xlsx(source, target, **options)
@@ -214,10 +226,42 @@ def _exact_number(worksheet: Any, value: float) -> Any:
     return cell
 
 
-def _sheet_title(name: str) -> str:
-    # Excel refuses these characters and titles past 31 characters.
-    cleaned = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'") or "Sheet1"
-    return cleaned[:MAX_SHEET_TITLE]
+def sheet_title(source: Path, sheet: str | None = None) -> str:
+    """Return the sheet name that :func:`csv_to_xlsx` writes for ``source``.
+
+    Raises :class:`FilesError` when ``sheet`` is not a valid Excel sheet
+    name. Without ``sheet``, the file name's stem is made valid: each
+    rejected character becomes ``_`` and the name is cut to 31 characters.
+    """
+    if sheet is None:
+        cleaned = SHEET_TITLE_CHARACTERS.sub("_", source.stem).strip("'")
+        return cleaned[:MAX_SHEET_TITLE] or "Sheet1"
+    if (
+        not sheet
+        or len(sheet) > MAX_SHEET_TITLE
+        or SHEET_TITLE_CHARACTERS.search(sheet)
+        or sheet.startswith("'")
+        or sheet.endswith("'")
+    ):
+        raise FilesError(
+            f"invalid sheet name {sheet!r} ({len(sheet)} characters): "
+            f"{SHEET_TITLE_RULE}",
+            code="sheet-name",
+            hint="Choose a sheet name that follows this rule.",
+        )
+    return sheet
+
+
+def _check_target_folder(target: Path) -> None:
+    """Raise FileOperationError unless the target's folder exists."""
+    folder = target.parent
+    if folder.is_dir():
+        return
+    problem = "is not a folder" if folder.exists() else "does not exist"
+    raise FileOperationError(
+        f"cannot write {str(target)!r}: {str(folder)!r} {problem}",
+        hint="Create the folder first, or choose a target in an existing folder.",
+    )
 
 
 def _save(workbook: Any, target: Path) -> None:
