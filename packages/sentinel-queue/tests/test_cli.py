@@ -9,7 +9,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from sentinel.queue import EmbeddedRedis, Queue
+from sentinel.queue import EmbeddedRedis, Queue, QueueError
 from sentinel.queue._cli import group as queue_group
 from sentinel.queue._redis_cli import group as redis_group
 
@@ -117,14 +117,23 @@ def test_cancel_queued_and_running_jobs(queue: Queue) -> None:
     running = queue.enqueue("qtest.echo", {})
     queue.fetch_many("w1", 1)
     waiting = queue.enqueue("qtest.echo", {})
-    output = run(queue_group, "cancel", waiting, running, "nosuchjob")
-    assert output.splitlines() == [
-        f"{waiting} cancelled",
-        f"{running} cancelling",
-        "nosuchjob unknown",
-    ]
+    output = run(queue_group, "cancel", waiting, running)
+    assert output.splitlines() == [f"{waiting} cancelled", f"{running} cancelling"]
     assert (queue.get(waiting) or {})["state"] == "cancelled"
     assert (queue.get(running) or {})["cancel_requested"] is True
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_cancel_unknown_id_exits_nonzero(queue: Queue) -> None:
+    waiting = queue.enqueue("qtest.echo", {})
+    result = CliRunner().invoke(
+        queue_group, ["cancel", "nosuchjob", waiting], catch_exceptions=False
+    )
+    assert result.exit_code == 1
+    assert "nosuchjob unknown" in result.output
+    assert f"{waiting} cancelled" in result.output
+    assert "job not found: nosuchjob;" in result.output
+    assert (queue.get(waiting) or {})["state"] == "cancelled"
 
 
 @pytest.mark.usefixtures("cli_env")
@@ -263,6 +272,61 @@ def test_enqueue_force_accepts_unknown_task(queue: Queue) -> None:
     record = queue.get(job_id)
     assert record is not None
     assert record["task"] == "no.such.task"
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--delay", "inf", "'inf' is not a finite number"),
+        ("--delay", "nan", "'nan' is not a finite number"),
+        ("--delay", "-1", "-1.0 is not in the range x>=0"),
+        ("--timeout", "inf", "'inf' is not a finite number"),
+        ("--timeout", "nan", "'nan' is not a finite number"),
+    ],
+    ids=["delay-inf", "delay-nan", "delay-negative", "timeout-inf", "timeout-nan"],
+)
+def test_enqueue_rejects_nonfinite_seconds(
+    queue: Queue, option: str, value: str, expected: str
+) -> None:
+    result = CliRunner().invoke(
+        queue_group, ["enqueue", "--force", option, value, "x.y"]
+    )
+    assert result.exit_code == 2
+    assert option in result.output
+    assert expected in result.output
+    assert queue.counts()["queued"] == 0
+    assert queue.counts()["delayed"] == 0
+
+
+@pytest.mark.parametrize("weight", ["inf", "nan", "0", "-2"])
+def test_worker_rejects_bad_queue_weight(weight: str) -> None:
+    # One process, so the option is parsed in this process before any
+    # connection; without a server URL a missed check exits 1 at once.
+    args = ["worker", "--workers", "1", "--queue", f"a:{weight}"]
+    result = CliRunner().invoke(queue_group, args)
+    assert result.exit_code == 2
+    assert f"'a:{weight}' is not NAME or NAME:WEIGHT" in result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"delay": float("inf")}, "delay is inf"),
+        ({"delay": float("nan")}, "delay is nan"),
+        ({"delay": -1.0}, "delay is -1.0"),
+        ({"timeout": float("inf")}, "timeout is inf"),
+        ({"timeout": float("nan")}, "timeout is nan"),
+    ],
+    ids=["delay-inf", "delay-nan", "delay-negative", "timeout-inf", "timeout-nan"],
+)
+def test_queue_enqueue_rejects_nonfinite(
+    queue: Queue, options: dict[str, float], expected: str
+) -> None:
+    with pytest.raises(QueueError, match=expected):
+        queue.enqueue("qtest.echo", {}, **options)
+    assert queue.counts()["queued"] == 0
+    assert queue.counts()["delayed"] == 0
 
 
 def commandstats(client: redis.Redis) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -87,6 +88,21 @@ def _queue(config: Config, name: str | None) -> Queue:
     return queue
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also rejects nan, inf and -inf."""
+
+    name = "finite float range"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
+        number = super().convert(value, param, ctx)
+        # nan passes every range check, because each comparison with it is false.
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 def _parse_queues(values: tuple[str, ...]) -> tuple[list[str], list[float]]:
     """Split ``name[:weight]`` options into names and weights."""
     names, weights = [], []
@@ -96,9 +112,9 @@ def _parse_queues(values: tuple[str, ...]) -> tuple[list[str], list[float]]:
             parsed = float(weight) if weight else 1.0
         except ValueError:
             parsed = -1.0
-        if not name or parsed <= 0:
+        if not name or not (math.isfinite(parsed) and parsed > 0):
             raise click.BadParameter(
-                f"{value!r} is not NAME or NAME:WEIGHT with a positive weight",
+                f"{value!r} is not NAME or NAME:WEIGHT with a finite positive weight",
                 param_hint="--queue",
             )
         names.append(name)
@@ -277,8 +293,17 @@ def _run_pool(
 )
 @click.option("--unique-key", help="Skip when an unfinished job holds this key.")
 @click.option("--priority", type=int, default=0, help="Higher runs first (default 0).")
-@click.option("--delay", type=click.FloatRange(min=0), default=0.0, help="Seconds.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds.")
+@click.option(
+    "--delay",
+    type=FiniteFloatRange(min=0),
+    default=0.0,
+    help="Seconds to wait before the job may run (default 0).",
+)
+@click.option(
+    "--timeout",
+    type=FiniteFloatRange(min=0, min_open=True),
+    help="Seconds that each attempt may run.",
+)
 @click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
 @click.option(
     "--force",
@@ -450,11 +475,20 @@ def requeue(job_ids: tuple[str, ...], queue_name: str | None) -> None:
 @click.argument("job_ids", nargs=-1, required=True)
 @click.option("--queue", "queue_name", help="Queue name (default: queue.name).")
 def cancel(job_ids: tuple[str, ...], queue_name: str | None) -> None:
-    """Cancel queued, delayed or running jobs."""
+    """Cancel queued, delayed or running jobs; exit 1 if any id is unknown."""
     _, config, _ = _load()
     queue = _queue(config, queue_name)
+    unknown = []
     for job_id in job_ids:
-        click.echo(f"{job_id} {queue.cancel(job_id)}")
+        outcome = queue.cancel(job_id)
+        click.echo(f"{job_id} {outcome}")
+        if outcome == "unknown":
+            unknown.append(job_id)
+    if unknown:
+        raise click.ClickException(
+            f"job not found: {', '.join(unknown)}; the other jobs were handled. "
+            f"List job ids with 'sentinel queue jobs --state STATE'"
+        )
 
 
 @group.command()

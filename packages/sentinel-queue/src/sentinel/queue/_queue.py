@@ -10,6 +10,7 @@ have the same semantics over the same scripts.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -279,8 +280,14 @@ class QueueCore:
                 f"priority is {priority}; expected -{_scripts.PRIORITY_LIMIT} to "
                 f"{_scripts.PRIORITY_LIMIT}"
             )
-        if timeout is not None and timeout <= 0:
-            raise QueueError(f"timeout is {timeout}; expected a positive number")
+        if not (math.isfinite(delay) and delay >= 0):
+            raise QueueError(
+                f"delay is {delay}; expected a finite number of seconds, 0 or more"
+            )
+        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+            raise QueueError(
+                f"timeout is {timeout}; expected a finite positive number of seconds"
+            )
         job_id = new_job_id()
         spec = encode_spec(
             job_id, task, payload, retries + 1, unique_key, timeout=timeout
