@@ -137,6 +137,22 @@ def test_cancel_unknown_id_exits_nonzero(queue: Queue) -> None:
 
 
 @pytest.mark.usefixtures("cli_env")
+def test_failed_rows_escape_newlines(queue: Queue) -> None:
+    error = "ValueError: bad file 'a\nfake'"
+    job_id = queue.enqueue("qtest.fail", {}, max_retries=0)
+    job = queue.fetch_many("w1", 1)[0]
+    assert queue.fail(job, error, None) == "failed"
+
+    rows = run(queue_group, "jobs", "--state", "failed").splitlines()
+    assert len(rows) == 1
+    assert rows[0].startswith(f"{job_id}  failed")
+    assert rows[0].endswith(repr(error))
+    status = run(queue_group, "status").splitlines()
+    assert f"failed {job_id} qtest.fail: {error!r}" in status
+    assert run_json(queue_group, "jobs", "--state", "failed")[0]["error"] == error
+
+
+@pytest.mark.usefixtures("cli_env")
 def test_purge_deletes_one_state_only(queue: Queue) -> None:
     failed = failed_job(queue)
     queued = [queue.enqueue("qtest.echo", {"n": n}) for n in range(3)]

@@ -124,6 +124,20 @@ def test_worker_logs_with_name_and_job_id(
     assert error_records[0].exc_info is None
 
 
+def test_worker_log_escapes_newline(
+    queue: Queue, host: PluginHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sentinel.queue")
+    message = "cannot read 'a\nworker w-test: job 1 done.csv'"
+    job_id = queue.enqueue("qtest.reject", {"message": message})
+    run_burst(queue, host)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "\n" not in errors[0]
+    assert errors[0].startswith(f"worker w-test: job {job_id} failed without retry")
+    assert repr(f"PermanentTaskError: {message}") in errors[0]
+
+
 @pytest.mark.parametrize("attempt", [1, 2, 5, 30])
 def test_retry_delay_grows_with_jitter(attempt: int) -> None:
     delays = [retry_delay(attempt, 1.0, cap=60.0) for _ in range(50)]

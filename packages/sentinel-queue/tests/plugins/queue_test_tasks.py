@@ -23,6 +23,7 @@ TASKS = (
     "echo",
     "fail",
     "permanent",
+    "reject",
     "record",
     "nested",
     "unserialisable",
@@ -69,6 +70,11 @@ def permanent(ctx: TaskContext, payload: dict[str, Any]) -> Any:
     """Record the attempt and raise PermanentTaskError."""
     _append(payload["log"], f"{ctx.job_id} {ctx.attempt}")
     raise PermanentTaskError(f"bad input {payload.get('value')!r}")
+
+
+def reject(ctx: TaskContext, payload: dict[str, Any]) -> Any:
+    """Raise PermanentTaskError with payload['message'] as its text, unchanged."""
+    raise PermanentTaskError(payload["message"])
 
 
 def record(ctx: TaskContext, payload: dict[str, Any]) -> Any:

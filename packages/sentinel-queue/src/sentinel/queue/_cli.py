@@ -21,7 +21,7 @@ from sentinel.core import QUEUE_TASK, Config, ConfigError, PluginHost, bootstrap
 from sentinel.queue._connect import check_connection
 from sentinel.queue._cron import Schedule, Scheduler
 from sentinel.queue._errors import QueueError, ServerNotFoundError
-from sentinel.queue._outcome import default_worker_name
+from sentinel.queue._outcome import default_worker_name, escape_control
 from sentinel.queue._pool import PARENT_PID_ENV, WorkerPool, worker_command
 from sentinel.queue._queue import LISTED_STATES, PURGED_STATES, Queue
 from sentinel.queue._server import find_running_server
@@ -408,11 +408,14 @@ def status(
     _echo_counts(counts["ever"])
     for job in active:
         click.echo(
-            f"active {job['id']} {job['task']} on {job['worker']}, attempt "
+            f"active {job['id']} {escape_control(job['task'])} on "
+            f"{escape_control(str(job['worker']))}, attempt "
             f"{job['attempts']}/{job['max_attempts']}"
         )
     for job in failed:
-        click.echo(f"failed {job['id']} {job['task']}: {job['error']}")
+        task = escape_control(job["task"])
+        error = escape_control(str(job["error"]))
+        click.echo(f"failed {job['id']} {task}: {error}")
     sys.stdout.flush()
 
 
@@ -444,9 +447,10 @@ def jobs(
         click.echo(json.dumps(records, indent=2))
         return
     for job in records:
-        detail = job["error"] or ""
+        detail = escape_control(job["error"] or "")
+        task = escape_control(job["task"])
         click.echo(
-            f"{job['id']}  {job['state']:<9} {job['task']:<24} "
+            f"{job['id']}  {job['state']:<9} {task:<24} "
             f"attempts {job['attempts']}/{job['max_attempts']}  {detail}".rstrip()
         )
     if not records:

@@ -76,6 +76,15 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def escape_control(text: str) -> str:
+    """Return ``text``, or its ``repr`` when it contains a non-printable character.
+
+    Log lines and table rows carry job data such as file names, so a newline
+    in one must not start a line that looks like another record.
+    """
+    return text if text.isprintable() else repr(text)
+
+
 def result_label(job: Job) -> str:
     """Name the result of ``job`` in an encoding error."""
     return f"result of job {job.id} (task {job.task!r})"
@@ -150,7 +159,7 @@ def log_failure(
     delay: float | None,
 ) -> None:
     """Log what became of ``job`` after the failure ``exc`` was recorded."""
-    error = error_text(exc)
+    error = escape_control(error_text(exc))
     if outcome == RETRY:
         logger.info(
             "%s: job %s attempt %d of %d failed (%s); retrying in %.2f s",
