@@ -569,3 +569,48 @@ def test_cli_rejects_bad_port_in_host_list(
     assert result.returncode == 1
     assert "host 'h2:99999'" in result.stderr
     assert "PwList" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "first"),
+    [
+        pytest.param(
+            "default:\n  svc:\n    port: 1\n    port: 2\n", 4, "port", 3, id="nested"
+        ),
+        pytest.param("default: {}\nprod: {}\ndefault: {}\n", 3, "default", 1, id="top"),
+        pytest.param("default:\n  svc: {port: 1, port: 2}\n", 2, "port", 2, id="flow"),
+        pytest.param(
+            "default:\n  svc:\n    items:\n      - {a: 1}\n      - {a: 1, a: 2}\n",
+            5,
+            "a",
+            5,
+            id="in-list",
+        ),
+    ],
+)
+def test_duplicate_key_rejected(
+    tmp_path: Path, text: str, line: int, key: str, first: int
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, None, [], environ={})
+    message = str(raised.value)
+    assert f"{path}:{line}: duplicate key {key!r}" in message
+    assert f"first set on line {first}" in message
+
+
+def test_merge_key_may_repeat_merged_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "base: &base\n  svc:\n    port: 1\ndefault:\n  <<: *base\n  svc:\n    port: 2\n"
+    )
+    config = load_config(path, None, [SECTION], environ={})
+    assert config.section("svc")["port"] == 2
+
+
+def test_duplicate_key_loader_stays_safe(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path, None, [], environ={})

@@ -285,6 +285,11 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     loader.name = str(path)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            # Check before construction, because construction copies the keys
+            # of a merge key (<<) into the mapping, where an own key may
+            # override them on purpose.
+            _reject_duplicate_keys(node, path)
         document = loader.construct_document(node) if node is not None else {}
     except yaml.MarkedYAMLError as exc:
         # The marks' snippets would print the line, which may hold a secret.
@@ -310,11 +315,52 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     return document, lines
 
 
+def _reject_duplicate_keys(root: yaml.Node, path: Path) -> None:
+    """Raise ConfigError at the first key that repeats within one mapping.
+
+    PyYAML keeps the last value of a repeated key without a warning, so a
+    setting written twice would silently override itself.
+    """
+    import yaml
+
+    merge_tag = "tag:yaml.org,2002:merge"
+    visited: set[int] = set()
+    pending: list[yaml.Node] = [root]
+    while pending:
+        node = pending.pop()
+        # An alias reuses its anchor's node, so each node is checked once.
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            first_lines: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                children.append(value_node)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                if key_node.tag == merge_tag:
+                    continue
+                line = key_node.start_mark.line + 1
+                if key_node.value in first_lines:
+                    raise ConfigError(
+                        f"{path}:{line}: duplicate key {key_node.value!r}, first "
+                        f"set on line {first_lines[key_node.value]}; keep one of them"
+                    )
+                first_lines[key_node.value] = line
+        elif isinstance(node, yaml.SequenceNode):
+            children.extend(node.value)
+        # Reversed, so that the earliest duplicate in the file is reported.
+        pending.extend(reversed(children))
+
+
 def _collect_lines(
     node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int]
 ) -> None:
     import yaml
 
+    # NOTE: each alias is walked again under its own path, so a file of
+    # nested aliases (a "billion laughs" file) takes exponential time here.
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = (*path, str(key_node.value))
