@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sentinel.core import ConfigError, ConfigSection, Field, load_config
+from sentinel.core import ConfigError, ConfigSection, Field, PluginHost, load_config
 
 from .conftest import RunSentinel
 
@@ -614,3 +614,67 @@ def test_duplicate_key_loader_stays_safe(tmp_path: Path) -> None:
     path.write_text("default: !!python/object/apply:os.system ['true']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path, None, [], environ={})
+
+
+def numeric_fields(prefix: str, fields: dict[str, Field]) -> list[tuple[str, Field]]:
+    """Return every int or float field under ``fields`` with its dotted key."""
+    found = []
+    for name, spec in fields.items():
+        key = f"{prefix}.{name}"
+        if spec.type == "section" or spec.fields:
+            found.extend(numeric_fields(key, spec.fields))
+        elif spec.type in (int, float):
+            found.append((key, spec))
+    return found
+
+
+# Limits whose large values only mean "never": any size is valid at run time.
+UNBOUNDED_KEYS = {
+    "box.chunked_threshold",
+    "files.workbook_limits.max_cells",
+    "files.workbook_limits.max_part_bytes",
+    "files.workbook_limits.max_ratio",
+}
+
+
+def test_plugin_numbers_have_ranges() -> None:
+    host = PluginHost()
+    host.load_entry_points()
+    checked = []
+    for section in host.config_sections():
+        for key, spec in numeric_fields(section.name, section.fields):
+            checked.append(key)
+            assert spec.minimum is not None, f"{key} has no minimum"
+            if key not in UNBOUNDED_KEYS:
+                assert spec.maximum is not None, f"{key} has no maximum"
+    assert "queue.lease_seconds" in checked
+    assert "box.max_attempts" in checked
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key", "expected"),
+    [
+        pytest.param(
+            "queue:\n    lease_seconds: -1",
+            "queue.lease_seconds",
+            "from 0.1 to 86400",
+            id="lease",
+        ),
+        pytest.param(
+            "box:\n    max_attempts: 99999999999999999999999",
+            "box.max_attempts",
+            "from 1 to 100",
+            id="attempts",
+        ),
+    ],
+)
+def test_cli_rejects_out_of_range_setting(
+    tmp_path: Path, run_sentinel: RunSentinel, yaml_text: str, key: str, expected: str
+) -> None:
+    (tmp_path / "sentinel.yaml").write_text(f"default:\n  {yaml_text}\n")
+    result = run_sentinel("config", "show")
+    assert result.returncode == 1
+    assert f"sentinel.yaml:3, environment section 'default': key {key!r}" in (
+        result.stderr
+    )
+    assert expected in result.stderr
