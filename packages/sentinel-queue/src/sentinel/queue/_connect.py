@@ -10,6 +10,7 @@ import redis
 import redis.cluster
 import redis.sentinel
 
+from sentinel.core import redact_url
 from sentinel.queue._errors import QueueConnectionError
 
 logger = logging.getLogger(__name__)
@@ -18,16 +19,6 @@ PLAIN_SCHEMES = ("redis", "rediss", "unix")
 CLUSTER_SCHEME = "redis+cluster"
 SENTINEL_SCHEME = "redis+sentinel"
 HEALTH_CHECK_INTERVAL = 30
-
-
-def redact(url: str) -> str:
-    """Return ``url`` with its password replaced by ``***``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0] if ":" in credentials else ""
-    return f"{scheme}{sep}{user}:***@{host}"
 
 
 def client_for_url(url: str) -> Any:
@@ -56,7 +47,7 @@ connect_url = client_for_url
 
 def _bad_url(url: str, reason: str) -> QueueConnectionError:
     return QueueConnectionError(
-        f"queue.url {redact(url)!r} is not a Redis URL ({reason}); use "
+        f"queue.url {redact_url(url)!r} is not a Redis URL ({reason}); use "
         f"redis://[:password@]host:6379/0, rediss:// for TLS, "
         f"redis+cluster://host:port or redis+sentinel://host:port/service"
     )
@@ -91,31 +82,31 @@ def check_connection(client: Any, url: str) -> None:
     except redis.AuthenticationError as exc:
         if not _has_password(url):
             raise QueueConnectionError(
-                f"Redis at {redact(url)} needs a password ({exc}); put it in "
+                f"Redis at {redact_url(url)} needs a password ({exc}); put it in "
                 f"queue.url as redis://:PASSWORD@host:port/0"
             ) from exc
         raise QueueConnectionError(
-            f"Redis at {redact(url)} rejected the password ({exc}); put the right "
+            f"Redis at {redact_url(url)} rejected the password ({exc}); put the right "
             f"password in queue.url as redis://:PASSWORD@host:port/0"
         ) from exc
     except redis.ResponseError as exc:
         if "NOAUTH" in str(exc) or "AUTH" in str(exc).upper():
             raise QueueConnectionError(
-                f"Redis at {redact(url)} needs a password ({exc}); put it in "
+                f"Redis at {redact_url(url)} needs a password ({exc}); put it in "
                 f"queue.url as redis://:PASSWORD@host:port/0"
             ) from exc
         raise QueueConnectionError(
-            f"Redis at {redact(url)} answered PING with an error: {exc}"
+            f"Redis at {redact_url(url)} answered PING with an error: {exc}"
         ) from exc
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         raise QueueConnectionError(
-            f"cannot reach Redis at {redact(url)} ({exc}); start the server, "
+            f"cannot reach Redis at {redact_url(url)} ({exc}); start the server, "
             f"correct queue.url, or set queue.url to null: 'sentinel run' then "
             f"starts an embedded server, and commands run in its folder use it"
         ) from exc
     except redis.RedisError as exc:
         raise QueueConnectionError(
-            f"Redis at {redact(url)} failed on PING ({type(exc).__name__}: {exc})"
+            f"Redis at {redact_url(url)} failed on PING ({type(exc).__name__}: {exc})"
         ) from exc
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
+from sentinel.core import redact_url
 from sentinel.queue._cli import _load, server_url
-from sentinel.queue._connect import check_connection, connect_url, redact
+from sentinel.queue._connect import check_connection, connect_url
 from sentinel.queue._errors import QueueError
 from sentinel.queue._keys import PREFIX
 
@@ -58,7 +59,7 @@ def info(as_json: bool) -> None:
     client, url = _client()
     server = client.info()
     summary = {
-        "url": redact(url),
+        "url": redact_url(url),
         "version": server.get("valkey_version") or server.get("redis_version"),
         "mode": server.get("redis_mode") or server.get("server_mode"),
         "uptime_seconds": server.get("uptime_in_seconds"),

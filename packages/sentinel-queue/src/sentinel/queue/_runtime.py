@@ -9,8 +9,8 @@ import threading
 from types import FrameType
 from typing import Any
 
-from sentinel.core import Agent, ConfigError
-from sentinel.queue._connect import check_connection, redact
+from sentinel.core import Agent, ConfigError, redact_url
+from sentinel.queue._connect import check_connection
 from sentinel.queue._pool import WorkerPool, worker_command
 from sentinel.queue._queue import Queue
 from sentinel.queue._server import EmbeddedRedis
@@ -71,7 +71,7 @@ class QueueRuntime:
         check_connection(self.queue.client, str(url))
         self.agent.runtime_env[URL_ENV] = str(url)
         self.agent.provide("queue", self.queue)
-        logger.info("queue %s ready at %s", self.queue.name, redact(str(url)))
+        logger.info("queue %s ready at %s", self.queue.name, redact_url(str(url)))
 
     def _give_up(self, reason: str) -> None:
         self.agent.request_stop(reason, error=True)
