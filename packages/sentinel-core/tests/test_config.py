@@ -616,6 +616,35 @@ def test_duplicate_key_loader_stays_safe(tmp_path: Path) -> None:
         load_config(path, None, [], environ={})
 
 
+def test_nested_aliases_rejected(tmp_path: Path) -> None:
+    # Eight levels of ten aliases each: 10**9 values once expanded.
+    lines = ["default: {}", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        lines.append(
+            f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]"
+        )
+    path = tmp_path / "c.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="aliases expand the config past 100,000"):
+        load_config(path, None, [], environ={})
+
+
+def test_recursive_alias_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("default: &d\n  queue:\n    extra: *d\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:1: an alias refers to a value"):
+        load_config(path, None, [], environ={})
+
+
+def test_shared_aliases_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "base: &b\n  queue:\n    workers: 3\ndefault: *b\nprod:\n  <<: *b\n"
+    )
+    config = load_config(path, "prod", [], environ={})
+    assert config.section("queue")["workers"] == 3
+
+
 def numeric_fields(prefix: str, fields: dict[str, Field]) -> list[tuple[str, Field]]:
     """Return every int or float field under ``fields`` with its dotted key."""
     found = []

@@ -290,6 +290,7 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
             # of a merge key (<<) into the mapping, where an own key may
             # override them on purpose.
             _reject_duplicate_keys(node, path)
+            _reject_alias_expansion(node, path)
         document = loader.construct_document(node) if node is not None else {}
     except yaml.MarkedYAMLError as exc:
         # The marks' snippets would print the line, which may hold a secret.
@@ -313,6 +314,10 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     if node is not None:
         _collect_lines(node, (), lines)
     return document, lines
+
+
+# Values a config file may hold once its aliases are expanded.
+MAX_CONFIG_VALUES = 100_000
 
 
 def _reject_duplicate_keys(root: yaml.Node, path: Path) -> None:
@@ -354,13 +359,58 @@ def _reject_duplicate_keys(root: yaml.Node, path: Path) -> None:
         pending.extend(reversed(children))
 
 
+def _reject_alias_expansion(root: yaml.Node, path: Path) -> None:
+    """Raise ConfigError when aliases expand the file past ``MAX_CONFIG_VALUES``.
+
+    Loading walks every value under each path that reaches it, so a file of
+    nested aliases (a "billion laughs" file) would take exponential time,
+    and an alias inside its own anchor would never end.
+    """
+    import yaml
+
+    sizes: dict[int, int] = {}
+    # Depth-first, children before parents: (node, whether its children
+    # were pushed already).
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while pending:
+        node, expanded = pending.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                children += (key_node, value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        if expanded:
+            open_nodes.discard(id(node))
+            size = 1 + sum(sizes[id(child)] for child in children)
+            if size > MAX_CONFIG_VALUES:
+                raise ConfigError(
+                    f"{path}:{node.start_mark.line + 1}: aliases expand the config "
+                    f"past {MAX_CONFIG_VALUES:,} values; write the values out or "
+                    f"use fewer nested aliases"
+                )
+            sizes[id(node)] = size
+            continue
+        if id(node) in open_nodes:
+            raise ConfigError(
+                f"{path}:{node.start_mark.line + 1}: an alias refers to a value "
+                f"that contains it; a config cannot be recursive"
+            )
+        open_nodes.add(id(node))
+        pending.append((node, True))
+        pending.extend((child, False) for child in children if id(child) not in sizes)
+
+
 def _collect_lines(
     node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int]
 ) -> None:
     import yaml
 
-    # NOTE: each alias is walked again under its own path, so a file of
-    # nested aliases (a "billion laughs" file) takes exponential time here.
+    # Each alias is walked again under its own path; _reject_alias_expansion
+    # bounds the total before this runs.
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = (*path, str(key_node.value))
