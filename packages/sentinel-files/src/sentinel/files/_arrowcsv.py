@@ -110,10 +110,13 @@ def arrow_typed_batches(
                 columns = []
                 for column in prepared:
                     columns.append(column.to_python())
-                    # Hand the GIL over now: a thread that waits for it
-                    # otherwise waits out the switch interval (5 ms) while
-                    # this one converts, which starved the parsing thread.
-                    time.sleep(0)
+                    if not pending.done():
+                        # Hand the GIL over now: a thread that waits for it
+                        # otherwise waits out the switch interval (5 ms)
+                        # while this one converts, which starved the parsing
+                        # thread. Each call costs a system call, so it is
+                        # made only while that thread is still working.
+                        time.sleep(0)
                 # A lazy iterator frees each row once consumed. A list of a
                 # block's rows would keep thousands of lists alive for the
                 # garbage collector to walk again and again.
