@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -204,3 +205,52 @@ def test_cli_enqueue_and_status(
     )
     assert bad.returncode == 2
     assert "expected a JSON object" in bad.stderr
+
+
+# Starts the worker command given as JSON in argv[1] with this process as its
+# parent, prints the worker's pid, then waits to be killed.
+PARENT_SCRIPT = """
+import json, os, subprocess, sys, time
+env = dict(os.environ, SENTINEL_QUEUE_PARENT_PID=str(os.getpid()))
+child = subprocess.Popen(json.loads(sys.argv[1]), env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_orphaned_worker_stops_during_long_job(
+    queue: Queue,
+    workers: Workers,
+    tmp_path: Path,
+    worker_command: list[str],
+) -> None:
+    log = tmp_path / "runs.log"
+    env = dict(workers.env, SENTINEL__QUEUE__SHUTDOWN_GRACE="1")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_SCRIPT, json.dumps(worker_command)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    worker_pid = int(parent.stdout.readline())
+    try:
+        job_id = queue.enqueue("qtest.record", {"log": str(log), "sleep": 120})
+        wait_for(lambda: any(line.startswith("start") for line in lines(log)))
+        parent.kill()
+        parent.wait()
+        # The job runs for 120 s; the heartbeat sees the parent gone within a
+        # beat, and the grace of 1 s ends the worker long before the job.
+        wait_for(lambda: not Path(f"/proc/{worker_pid}").exists(), timeout=20)
+        job = queue.get(job_id)
+        assert job is not None
+        assert job["state"] == "queued"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        parent.stdout.close()
+        if Path(f"/proc/{worker_pid}").exists():
+            os.kill(worker_pid, signal.SIGKILL)

@@ -129,6 +129,7 @@ class Heartbeat(threading.Thread):
 
     def run(self) -> None:
         while not self._stopped.wait(self._interval):
+            self._worker.stop_if_orphaned()
             with self._lock:
                 tracked = list(self._jobs.values())
             by_queue: dict[int, tuple[Queue, list[Job]]] = {}
@@ -316,6 +317,7 @@ class Worker:
         self._short_fetch = False
         self.jobs_run = 0
         self._stop = threading.Event()
+        self._stopping = threading.Lock()
         self._last_recover = 0.0
         self._lock = threading.Lock()
         self._buffer: deque[tuple[Queue, Job]] = deque()
@@ -350,7 +352,10 @@ class Worker:
 
         Safe to call from a signal handler: the Redis calls run in a thread.
         """
-        if self._stop.is_set():
+        # The heartbeat thread and a signal handler may both call this. The
+        # first caller takes the lock for good; a blocking acquire could
+        # deadlock a handler that interrupted the lock's holder.
+        if self._stop.is_set() or not self._stopping.acquire(blocking=False):
             return
         self._stop.set()
         threading.Thread(
@@ -411,16 +416,25 @@ class Worker:
             logger.info("worker %s stopped after %d jobs", self.name, self.jobs_run)
 
     def _should_stop(self) -> bool:
-        if self._stop.is_set():
-            return True
-        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+        self.stop_if_orphaned()
+        return self._stop.is_set()
+
+    def stop_if_orphaned(self) -> None:
+        """Stop as :meth:`stop` does once the parent process is gone.
+
+        The loop checks between jobs and the heartbeat thread at every beat,
+        so a job that runs long does not keep an orphaned worker alive past
+        the grace period.
+        """
+        if self._stop.is_set() or self.parent_pid is None:
+            return
+        if os.getppid() != self.parent_pid:
             logger.warning(
                 "worker %s: parent process %d is gone; stopping",
                 self.name,
                 self.parent_pid,
             )
             self.stop()
-        return self._stop.is_set()
 
     def _batch_size(self) -> int:
         if self._average <= 0:
