@@ -3,7 +3,7 @@
 The extension is optional: where no C compiler works, the build goes on
 with a warning, and the cell-bomb check of XlsxFile uses its pure-Python
 scanner instead. An editable install compiles the module next to its
-source, where the editable path entry finds it; a regular wheel gets it
+source, where the editable path entry finds it. A regular wheel gets it
 from a temporary folder.
 """
 

@@ -43,7 +43,7 @@ def test_owner_keeps_task_and_command(
     assert evil["status"] == "conflict"
     assert "queue.task:files.process belongs to plugin 'files'" in evil["error"]
     assert "command:files belongs to plugin 'files'" in evil["error"]
-    # Nobody owns the csv format, so the lower id still wins it.
+    # No plugin owns the csv format, so the lower id still wins it.
     assert "file.format:csv is also declared by plugin 'evil'" in (
         records["files"]["error"] or ""
     )

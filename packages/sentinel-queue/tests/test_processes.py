@@ -241,8 +241,8 @@ def test_orphaned_worker_stops_during_long_job(
         wait_for(lambda: any(line.startswith("start") for line in lines(log)))
         parent.kill()
         parent.wait()
-        # The job runs for 120 s; the heartbeat sees the parent gone within a
-        # beat, and the grace of 1 s ends the worker long before the job.
+        # The job runs for 120 s. The heartbeat detects the missing parent
+        # within a beat, and the grace of 1 s ends the worker long before that.
         wait_for(lambda: not Path(f"/proc/{worker_pid}").exists(), timeout=20)
         job = queue.get(job_id)
         assert job is not None

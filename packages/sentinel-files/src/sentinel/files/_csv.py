@@ -388,7 +388,7 @@ class CsvFile(DataFile):
     def _typed_blocks(self, engine: str) -> Iterator[Iterator[list[Any]]]:
         """Yield iterators of typed rows, one per block that pyarrow parsed.
 
-        ``chain.from_iterable`` asks for the next block only once the caller
+        ``chain.from_iterable`` requests the next block only once the caller
         consumed the current one, so the rows counted after a ``yield`` are
         the rows the caller received.
         """

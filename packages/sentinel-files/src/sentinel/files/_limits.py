@@ -47,8 +47,8 @@ class _Patterns:
     """The regular expressions that read ``r`` attributes in one form."""
 
     # A row number, of a row element (r="12") or of a cell reference
-    # (r="B12"): calamine places a cell by its own reference, whatever its
-    # row element says.
+    # (r="B12"). calamine places a cell by its own reference, whatever the
+    # r attribute of its row element contains.
     row_number: re.Pattern[bytes]
     three_letter_column: re.Pattern[bytes]
     two_letter_column: re.Pattern[bytes]
@@ -303,7 +303,7 @@ def _scan_in_c(archive: zipfile.ZipFile, part: str) -> _sheetscan.SheetScanner:
     """Feed a sheet's XML to a new C scanner, inflating the next chunk meanwhile.
 
     The scanner releases the GIL, so a thread of its own scans one chunk
-    while this thread inflates the next; at most ``PIPELINE_CHUNKS`` chunks
+    while this thread inflates the next. At most ``PIPELINE_CHUNKS`` chunks
     wait between them.
     """
     scanner = _sheetscan.SheetScanner()

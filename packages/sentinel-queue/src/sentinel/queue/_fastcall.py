@@ -12,9 +12,9 @@ attempt and runs the job while the server handles it. The request is in
 the server's socket buffer before the job's first instruction, and a
 process that dies after writing still delivers what it wrote, so the
 attempt is counted whenever the job ran. A thread may send several calls
-before it reads any reply: they share one connection, so the server runs
-them in the order they were sent, and their replies are read in that
-order, all at once when they are ready.
+before it reads any reply. They share one connection, so the server runs
+them in the order they were sent. Their replies are read in that order,
+all at once when they are ready.
 
 Only plain ``redis.Redis`` clients on an ordinary connection pool take this
 path; cluster, Sentinel and single-connection clients, and any call that

@@ -33,10 +33,10 @@ class Producer:
     ``linger`` seconds, up to ``max_batch`` jobs per call of the enqueue
     script, so a busy producer spends one round trip per batch instead of
     one per job. Jobs keep their order. A job is in Redis once
-    :meth:`flush` or :meth:`close` returns (leaving a ``with`` block closes
-    the producer, and so does the end of the interpreter); until then a
-    crash of the process loses it, which is the price of not waiting for
-    each job. Use :meth:`Queue.enqueue` where each job must be stored
+    :meth:`flush` or :meth:`close` returns. Leaving a ``with`` block closes
+    the producer, and so does the end of the interpreter. Until then a
+    crash of the process loses the job, which is the price of not waiting
+    for each job. Use :meth:`Queue.enqueue` where each job must be stored
     before the call returns, or where a unique key's existing job id is
     needed.
 

@@ -54,7 +54,7 @@ DEFAULT_HISTORY = 1000
 # How many jobs Queue.enqueue_many and a Producer add per script call.
 ENQUEUE_CHUNK = 500
 # How long a Producer lets jobs collect before it sends them, and how many
-# unsent jobs it holds before enqueue() waits.
+# unsent jobs it keeps in memory before enqueue() waits.
 DEFAULT_LINGER = 0.002
 DEFAULT_MAX_PENDING = 100_000
 # How many expired leases, due retries or expired records one script call handles.

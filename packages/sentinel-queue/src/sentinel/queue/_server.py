@@ -154,7 +154,7 @@ class EmbeddedRedis:
 
         A server left running in the folder by an owner that died is shut
         down first. Raises :class:`DataDirInUseError` when another live
-        instance holds the folder.
+        process has locked the folder.
         """
         if self.running:
             return

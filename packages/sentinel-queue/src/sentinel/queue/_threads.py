@@ -45,9 +45,10 @@ class WorkerThreads:
     share the queues' Redis client, whose connection pool is thread-safe.
 
     :meth:`run` supervises the loops from the calling thread and returns
-    the process exit status: 0 once every loop stopped, 1 once a running
-    job outlived the grace period of :meth:`stop` and was handed back
-    (its thread cannot be stopped, so the caller exits the process). A loop
+    the process exit status. It returns 0 once every loop stopped, and 1
+    once a running job outlived the grace period of :meth:`stop` and was
+    handed back. A thread cannot be stopped, so the caller then exits the
+    process. A loop
     that raises is logged and replaced by a new one after
     ``restart_delay`` seconds, rather than ending the process: that would
     cut off the jobs of the other loops, and a process started without a
