@@ -8,8 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from sentinel.testing import AgentProcess as BaseAgentProcess
 
 from .conftest import free_port
 
@@ -29,43 +29,16 @@ REJECTED_BY_POLICY = {"json/i_number_huge_exp.json"}
 DEADLINE_SECONDS = 300
 
 
-class AgentProcess:
+class AgentProcess(BaseAgentProcess):
     """A ``sentinel run`` process with its output collected in the background."""
 
     def __init__(self, workdir: Path, env: dict[str, str]) -> None:
         self.workdir = workdir
-        self.lines: list[str] = []
         self.web_url = ""
         self.box_url = ""
         self.copied: list[str] = []
         self.status: dict[str, Any] = {}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sentinel.core", "run"],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def close(self) -> None:
-        """Reap the process and close its output pipe."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=30)
-        self._reader.join(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
+        super().__init__(workdir, env)
 
     def wait_for_line(self, text: str, timeout: float = 60) -> None:
         end = time.monotonic() + timeout

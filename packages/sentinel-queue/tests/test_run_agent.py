@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sentinel.testing import AgentProcess as BaseAgentProcess
 from sentinel.testing import agent_config
 
 pytestmark = pytest.mark.slow
@@ -24,7 +23,7 @@ SERVER_FILE = Path(".sentinel") / "redis" / "server.json"
 WAIT_SECONDS = 60.0
 
 
-class AgentProcess:
+class AgentProcess(BaseAgentProcess):
     """A ``sentinel run`` child process in ``workdir`` with its output collected."""
 
     def __init__(self, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
@@ -34,45 +33,14 @@ class AgentProcess:
             if not key.startswith("SENTINEL") or key == "SENTINEL_CACHE_DIR"
         }
         env.update(extra_env or {})
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sentinel.core", "run"],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def count(self, text: str) -> int:
-        return sum(text in line for line in self.lines)
+        super().__init__(workdir, env)
 
     def wait_for(self, text: str, times: int = 1) -> None:
         wait_until(lambda: self.count(text) >= times, f"{text!r}", self)
 
-    def stop(self) -> int:
+    def stop(self, timeout: float = WAIT_SECONDS) -> int:
         """Stop with SIGINT as Ctrl-C does and return the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            code = self.process.wait(WAIT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-        self._reader.join(10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return code
+        return super().stop(timeout)
 
 
 def wait_until(

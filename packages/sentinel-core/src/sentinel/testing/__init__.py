@@ -10,8 +10,10 @@ from __future__ import annotations
 from sentinel.testing._agent import RunningAgent, agent_config
 from sentinel.testing._context import LocalTaskContext, run_task
 from sentinel.testing._install import install_offline
+from sentinel.testing._process import AgentProcess
 
 __all__ = [
+    "AgentProcess",
     "LocalTaskContext",
     "RunningAgent",
     "agent_config",
